@@ -1,0 +1,51 @@
+//! `sig-share`: keyless signing and a public transparency log for media.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod demo;
+mod log_cmd;
+
+/// Keyless signing and a public, append-only transparency log for photos, video and audio.
+#[derive(Parser, Debug)]
+#[command(name = "sig-share", version, propagate_version = true)]
+struct Cli {
+    /// Log more (-v: debug, -vv: trace). RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run and inspect the transparency log.
+    #[command(subcommand)]
+    Log(log_cmd::LogCommand),
+    /// Start a throwaway log, log signed entries through its HTTP API and verify every proof.
+    Demo(demo::DemoArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let default = match cli.verbose {
+        0 => "info",
+        1 => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default.into());
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+
+    let result = match cli.command {
+        Command::Log(cmd) => log_cmd::run(cmd),
+        Command::Demo(args) => demo::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,276 @@
+//! The log's HTTP API.
+//!
+//! | route | what |
+//! |---|---|
+//! | `POST /api/v2/log/entries` | Rekor v2 write API (hashedrekord 0.0.2) |
+//! | `GET /api/v2/checkpoint` | the signed checkpoint (tlog-tiles) |
+//! | `GET /api/v2/tile/<L>/<N>[.p/<W>]`, `GET /api/v2/tile/entries/<N>[.p/<W>]` | tiles and entry bundles |
+//! | `GET /api/v1/index/sha256:<hex>` | the entries that name an artifact digest, with inclusion proofs |
+//! | `GET /metrics`, `GET /healthz` | Prometheus metrics, health |
+//!
+//! Every error is JSON in grpc-gateway's shape, `{"code": <gRPC code>, "message": "…", "details": []}`,
+//! as rekor-tiles answers.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Serialize;
+use sig_share_tlog::TileId;
+
+use crate::log::{Log, Logged, NewEntry, SubmitError};
+use crate::rekor::{self, TransparencyLogEntry};
+
+/// The prefix of the Rekor v2 and tlog-tiles routes.
+pub const API_PREFIX: &str = "/api/v2";
+/// Most entries one index lookup returns.
+pub const MAX_INDEX_RESULTS: usize = 100;
+
+#[derive(Clone)]
+struct App {
+    log: Log,
+    log_id: Arc<[u8; 32]>,
+}
+
+/// The router for a log.
+pub fn router(log: Log) -> Router {
+    let log_id = Arc::new(rekor::log_id(&log.config().origin, &log.public_key()));
+    let app = App { log, log_id };
+    Router::new()
+        .route("/api/v2/log/entries", post(create_entry))
+        .route("/api/v2/checkpoint", get(checkpoint))
+        .route("/api/v2/tile/{*path}", get(tile))
+        .route("/api/v1/index/{digest}", get(index))
+        .route("/metrics", get(metrics))
+        .route("/healthz", get(health))
+        .fallback(|| async { error(StatusCode::NOT_FOUND, 5, "no such route".into()) })
+        .layer(DefaultBodyLimit::max(rekor::MAX_REQUEST_BYTES))
+        .with_state(app)
+}
+
+#[derive(Serialize)]
+struct ErrorBody {
+    code: u16,
+    message: String,
+    details: [(); 0],
+}
+
+/// A JSON error with a gRPC status code, as grpc-gateway writes them.
+fn error(status: StatusCode, grpc_code: u16, message: String) -> Response {
+    (status, axum::Json(ErrorBody { code: grpc_code, message, details: [] })).into_response()
+}
+
+fn unavailable(message: String, retry_after: u64) -> Response {
+    let mut r = error(StatusCode::SERVICE_UNAVAILABLE, 14, message);
+    r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+    r
+}
+
+async fn create_entry(State(app): State<App>, body: Result<Bytes, BytesRejection>) -> Response {
+    let log = &app.log;
+    let body = match body {
+        Ok(b) => b,
+        Err(e) => {
+            log.metrics().reject("body");
+            let status = e.status();
+            let msg = if status == StatusCode::PAYLOAD_TOO_LARGE {
+                format!("request body is larger than the {}-byte limit", rekor::MAX_REQUEST_BYTES)
+            } else {
+                e.body_text()
+            };
+            return error(status, 3, msg);
+        }
+    };
+    let entry = match rekor::verify_request(&body) {
+        Ok(e) => e,
+        Err(e) => {
+            log.metrics().reject(match e {
+                rekor::EntryError::BadSignature => "bad_signature",
+                rekor::EntryError::Malformed(_) => "malformed",
+                _ => "unsupported",
+            });
+            return error(StatusCode::BAD_REQUEST, 3, e.to_string());
+        }
+    };
+    let period = log.config().period.as_secs().max(1);
+    let data = entry.body.clone();
+    match log.submit(NewEntry { data: entry.body, index_keys: vec![entry.index_key.into_bytes()] }).await {
+        Ok(logged) => match entry_response(&app, &logged, data).await {
+            Ok(tle) => {
+                let status = if logged.duplicate { StatusCode::OK } else { StatusCode::CREATED };
+                let mut r = (status, axum::Json(tle)).into_response();
+                r.headers_mut().insert("x-log-index", HeaderValue::from(logged.index));
+                r
+            }
+            Err(msg) => unavailable(msg, period),
+        },
+        Err(SubmitError::PoolFull { retry_after_secs }) => {
+            unavailable(format!("the log is at capacity; retry in {retry_after_secs} s"), retry_after_secs)
+        }
+        Err(e @ SubmitError::TooLarge(_)) => error(StatusCode::BAD_REQUEST, 3, e.to_string()),
+        Err(e @ (SubmitError::Unavailable(_) | SubmitError::Timeout(_))) => unavailable(e.to_string(), period),
+    }
+}
+
+/// The `TransparencyLogEntry` for a logged entry, proven against the checkpoint it came with.
+async fn entry_response(app: &App, logged: &Logged, body: Vec<u8>) -> Result<TransparencyLogEntry, String> {
+    let (log, published, index) = (app.log.clone(), logged.published.clone(), logged.index);
+    let proof = tokio::task::spawn_blocking(move || published.inclusion_proof(index, log.stores().tiles.as_ref()))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| format!("building the inclusion proof: {e}"))?;
+    let p = &logged.published;
+    Ok(TransparencyLogEntry::hashedrekord(&app.log_id, index, &body, p.size, &p.root, &proof, &p.checkpoint))
+}
+
+async fn checkpoint(State(app): State<App>) -> Response {
+    let cp = app.log.latest().checkpoint.to_string();
+    ([(header::CONTENT_TYPE, "text/plain; charset=utf-8"), (header::CACHE_CONTROL, "no-cache")], cp).into_response()
+}
+
+async fn tile(State(app): State<App>, Path(path): Path<String>) -> Response {
+    let full = format!("tile/{path}");
+    let Ok(id) = TileId::parse_path(&full) else {
+        return error(StatusCode::BAD_REQUEST, 3, format!("not a tlog-tiles path: {}", truncated(&full)));
+    };
+    let log = app.log.clone();
+    let key = id.path();
+    let got = tokio::task::spawn_blocking(move || log.stores().tiles.get(&key)).await;
+    match got {
+        Ok(Ok(Some(data))) => (
+            [
+                (header::CONTENT_TYPE, "application/octet-stream"),
+                // A tile's path names its content forever, partial tiles included.
+                (header::CACHE_CONTROL, "public, max-age=31536000, immutable"),
+            ],
+            data,
+        )
+            .into_response(),
+        Ok(Ok(None)) => error(StatusCode::NOT_FOUND, 5, format!("{} does not exist", id.path())),
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, tile = %id, "reading a tile failed");
+            error(StatusCode::INTERNAL_SERVER_ERROR, 13, "reading the tile failed".into())
+        }
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, 13, e.to_string()),
+    }
+}
+
+fn truncated(s: &str) -> String {
+    s.chars().take(100).collect()
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct IndexAnswer {
+    digest: String,
+    tree_size: String,
+    checkpoint: String,
+    entries: Vec<TransparencyLogEntry>,
+    truncated: bool,
+}
+
+/// Parses `sha256:<hex>` (or sha384/sha512) into the canonical index key.
+fn parse_digest(s: &str) -> Option<String> {
+    let (alg, hex) = s.split_once(':')?;
+    let len = match alg {
+        "sha256" => 64,
+        "sha384" => 96,
+        "sha512" => 128,
+        _ => return None,
+    };
+    (hex.len() == len && hex.bytes().all(|b| b.is_ascii_hexdigit()))
+        .then(|| format!("{alg}:{}", hex.to_ascii_lowercase()))
+}
+
+async fn index(State(app): State<App>, Path(digest): Path<String>) -> Response {
+    let Some(key) = parse_digest(&digest) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            3,
+            format!("expected sha256:<64 hex digits> (or sha384, sha512), got {:?}", truncated(&digest)),
+        );
+    };
+    let log = app.log.clone();
+    let log_id = app.log_id.clone();
+    let answer = tokio::task::spawn_blocking(move || -> Result<IndexAnswer, String> {
+        let published = log.latest();
+        let mut indices = log.lookup(key.as_bytes(), MAX_INDEX_RESULTS + 1).map_err(|e| e.to_string())?;
+        let truncated = indices.len() > MAX_INDEX_RESULTS;
+        indices.truncate(MAX_INDEX_RESULTS);
+        let tiles = log.stores().tiles.as_ref();
+        let mut entries = Vec::with_capacity(indices.len());
+        for i in indices {
+            let body = crate::check::read_entry(tiles, i, published.size).map_err(|e| e.to_string())?;
+            let proof = published.inclusion_proof(i, tiles).map_err(|e| e.to_string())?;
+            entries.push(TransparencyLogEntry::hashedrekord(
+                &log_id,
+                i,
+                &body,
+                published.size,
+                &published.root,
+                &proof,
+                &published.checkpoint,
+            ));
+        }
+        Ok(IndexAnswer {
+            digest: key,
+            tree_size: published.size.to_string(),
+            checkpoint: published.checkpoint.to_string(),
+            entries,
+            truncated,
+        })
+    })
+    .await;
+    match answer {
+        Ok(Ok(a)) => axum::Json(a).into_response(),
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "index lookup failed");
+            error(StatusCode::INTERNAL_SERVER_ERROR, 13, "index lookup failed".into())
+        }
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, 13, e.to_string()),
+    }
+}
+
+async fn metrics(State(app): State<App>) -> Response {
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], app.log.metrics().encode()).into_response()
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Health {
+    status: &'static str,
+    tree_size: u64,
+    pool_depth: usize,
+}
+
+async fn health(State(app): State<App>) -> Response {
+    let healthy = app.log.healthy();
+    let body = Health {
+        status: if healthy { "ok" } else { "recovering" },
+        tree_size: app.log.latest().size,
+        pool_depth: app.log.pool_depth(),
+    };
+    let status = if healthy { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (status, axum::Json(body)).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digests_are_parsed_strictly() {
+        let h = "a".repeat(64);
+        assert_eq!(parse_digest(&format!("sha256:{h}")), Some(format!("sha256:{h}")));
+        assert_eq!(parse_digest(&format!("sha256:{}", h.to_uppercase())), Some(format!("sha256:{h}")));
+        assert_eq!(parse_digest(&format!("sha256:{}", &h[1..])), None);
+        assert_eq!(parse_digest(&format!("md5:{h}")), None);
+        assert_eq!(parse_digest(&format!("sha256:{}g", &h[1..])), None);
+        assert_eq!(parse_digest(&h), None);
+    }
+}

@@ -1,0 +1,20 @@
+//! sig-share's transparency log: a C2SP tlog-tiles log with a Rekor v2 write API.
+//!
+//! - [`log`]: the submission pool, the sequencer and crash recovery;
+//! - [`storage`]: the two storage interfaces, with [`fs`] and [`state`] as the embedded backends
+//!   and [`faults`] for failure-injection tests;
+//! - [`rekor`]: the hashedrekord 0.0.2 request, its signature check and the entry body;
+//! - [`http`]: the HTTP API; [`metrics`]: Prometheus metrics; [`check`]: the offline fsck.
+
+pub mod check;
+pub mod embedded;
+pub mod faults;
+pub mod fs;
+pub mod http;
+pub mod log;
+pub mod metrics;
+pub mod rekor;
+pub mod state;
+pub mod storage;
+
+pub use crate::log::{Log, LogConfig, Logged, NewEntry, Stores, SubmitError};

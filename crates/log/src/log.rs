@@ -1,0 +1,639 @@
+//! The log: a bounded submission pool, a sequencer that integrates the pool every period, and
+//! recovery from whatever storage holds after a crash.
+//!
+//! Each batch is written in Sunlight's order:
+//!
+//! 1. build the new tiles and the signed checkpoint in memory;
+//! 2. stage every new tile under one key in the staging store (durable);
+//! 3. commit the new tree head, with the batch's deduplication and index records, to the state
+//!    store by compare-and-swap: **this is the commit point**;
+//! 4. write the tiles into the public tile store, then the public `checkpoint`;
+//! 5. acknowledge the batch's submitters.
+//!
+//! A crash before 3 loses only unacknowledged entries; a crash after 3 is repaired on start by
+//! re-applying the staged tiles of the committed head. Tiles are never visible before the head
+//! that covers them is committed, so nothing public ever contradicts a signed checkpoint.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use sig_share_tlog::merkle::{self, NodeSource};
+use sig_share_tlog::tile::{self, TileDataError, TileId};
+use sig_share_tlog::tiled::{MissingTile, TileReader, TileSet, TiledTree, TreeEdge};
+use sig_share_tlog::{Checkpoint, Ed25519Signer, Hash, SignedCheckpoint};
+use tokio::sync::watch;
+
+use crate::metrics::Metrics;
+use crate::storage::{Commit, ObjectStore, StateStore, StorageError, TreeHead};
+
+/// The object key of the public checkpoint in the tile store.
+pub const CHECKPOINT_KEY: &str = "checkpoint";
+/// The single key the batch being committed is staged under.
+const STAGING_KEY: &str = "pending";
+
+/// How the log runs.
+#[derive(Clone, Debug)]
+pub struct LogConfig {
+    /// The checkpoint origin, also the name of the log's key.
+    pub origin: String,
+    /// How often the pool is integrated.
+    pub period: Duration,
+    /// The most entries the pool holds; beyond it submissions are refused with back-pressure.
+    pub pool_size: usize,
+    /// How long a submitter waits for its entry to be integrated.
+    pub submit_timeout: Duration,
+}
+
+impl LogConfig {
+    /// The shortest period allowed: below it batches get too small to amortise their fsyncs.
+    pub const MIN_PERIOD: Duration = Duration::from_millis(50);
+
+    /// Defaults: a one-second period and a pool of 50,000 entries.
+    pub fn new(origin: impl Into<String>) -> LogConfig {
+        LogConfig {
+            origin: origin.into(),
+            period: Duration::from_secs(1),
+            pool_size: 50_000,
+            submit_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// The three stores a log needs.
+#[derive(Clone)]
+pub struct Stores {
+    /// Public tiles, entry bundles and the checkpoint, in the tlog-tiles layout.
+    pub tiles: Arc<dyn ObjectStore>,
+    /// The batch being committed.
+    pub staging: Arc<dyn ObjectStore>,
+    /// Tree head, deduplication, index.
+    pub state: Arc<dyn StateStore>,
+}
+
+impl std::fmt::Debug for Stores {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Stores")
+    }
+}
+
+/// Why the log could not open or integrate.
+#[derive(Debug, thiserror::Error)]
+pub enum LogError {
+    /// Storage failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// What storage holds contradicts itself or the key.
+    #[error("log storage is inconsistent: {0}")]
+    Inconsistent(String),
+    /// The configuration does not match the stored log.
+    #[error("{0}")]
+    Config(String),
+}
+
+/// Why a submission was not logged. Cloneable because every submitter of the same entry gets it.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SubmitError {
+    /// The pool is full: try again after the next integration.
+    #[error("the log is at capacity; retry in {retry_after_secs} s")]
+    PoolFull {
+        /// Seconds to wait.
+        retry_after_secs: u64,
+    },
+    /// The entry cannot go in an entry bundle.
+    #[error("entry of {0} bytes exceeds the {max}-byte limit", max = tile::MAX_ENTRY_SIZE)]
+    TooLarge(usize),
+    /// Integration failed; the entry may or may not have been logged. Resubmitting is safe:
+    /// a logged entry comes back as a duplicate.
+    #[error("the log could not integrate the entry ({0}); resubmit it")]
+    Unavailable(String),
+    /// The entry was not integrated in time.
+    #[error("the entry was not integrated within {0} s; resubmit it")]
+    Timeout(u64),
+}
+
+/// A signed checkpoint and the tiles needed to prove the newest entries against it.
+#[derive(Debug)]
+pub struct Published {
+    /// The tree size.
+    pub size: u64,
+    /// The root hash.
+    pub root: Hash,
+    /// The signed checkpoint note.
+    pub checkpoint: Arc<str>,
+    tiles: TileSet,
+}
+
+/// An entry in the log.
+#[derive(Clone, Debug)]
+pub struct Logged {
+    /// Its index.
+    pub index: u64,
+    /// Whether it was already in the log before this submission.
+    pub duplicate: bool,
+    /// The checkpoint it is proven against.
+    pub published: Arc<Published>,
+}
+
+/// A new entry: its bytes and the keys it should be found under (e.g. `sha256:<hex>`).
+#[derive(Clone, Debug)]
+pub struct NewEntry {
+    /// The leaf data.
+    pub data: Vec<u8>,
+    /// Index keys.
+    pub index_keys: Vec<Vec<u8>>,
+}
+
+type Outcome = Option<Result<(u64, Arc<Published>), SubmitError>>;
+
+/// A distinct entry waiting to be integrated; every submitter of the same bytes shares it.
+struct Slot {
+    leaf: Hash,
+    entry: NewEntry,
+    submitted: Instant,
+    outcome: watch::Sender<Outcome>,
+}
+
+#[derive(Default)]
+struct Pool {
+    queue: Vec<Arc<Slot>>,
+    /// Every slot not yet answered, queued or being integrated, by leaf hash.
+    pending: HashMap<Hash, Arc<Slot>>,
+    /// Bumped whenever slots leave `pending`, so a submitter that checked the database before
+    /// taking the lock knows to look again.
+    epoch: u64,
+}
+
+struct Sequencer {
+    edge: TreeEdge,
+    /// Set after a failed batch: storage must be re-read before the next one.
+    needs_recovery: bool,
+}
+
+struct Inner {
+    config: LogConfig,
+    signer: Ed25519Signer,
+    stores: Stores,
+    pool: Mutex<Pool>,
+    latest: RwLock<Arc<Published>>,
+    sequencer: Mutex<Sequencer>,
+    healthy: AtomicBool,
+    metrics: Metrics,
+}
+
+/// A running log. Cheap to clone.
+#[derive(Clone)]
+pub struct Log {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Log {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Log({})", self.inner.config.origin)
+    }
+}
+
+/// Reads tiles out of an object store.
+pub struct StoreTiles<'a>(pub &'a dyn ObjectStore);
+
+impl std::fmt::Debug for StoreTiles<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StoreTiles")
+    }
+}
+
+/// Why a tile could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum TileReadError {
+    /// Storage failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// The tile is not there.
+    #[error(transparent)]
+    Missing(#[from] MissingTile),
+    /// The tile is malformed.
+    #[error(transparent)]
+    Data(#[from] TileDataError),
+}
+
+impl TileReader for StoreTiles<'_> {
+    type Error = TileReadError;
+
+    fn read_tile(&self, t: TileId) -> Result<Vec<u8>, TileReadError> {
+        self.0.get(&t.path())?.ok_or(TileReadError::Missing(MissingTile { level: t.level(), index: t.index }))
+    }
+}
+
+/// The batch staged before its commit: the new head's size and root, and every object to write.
+struct Staged {
+    size: u64,
+    root: Hash,
+    objects: Vec<(String, Vec<u8>)>,
+}
+
+impl Staged {
+    fn encode(&self) -> Vec<u8> {
+        let total: usize = self.objects.iter().map(|(k, v)| k.len() + v.len() + 8).sum();
+        let mut out = Vec::with_capacity(40 + total);
+        out.extend_from_slice(&self.size.to_be_bytes());
+        out.extend_from_slice(&self.root.0);
+        for (k, v) in &self.objects {
+            out.extend_from_slice(&(k.len() as u32).to_be_bytes());
+            out.extend_from_slice(k.as_bytes());
+            out.extend_from_slice(&(v.len() as u32).to_be_bytes());
+            out.extend_from_slice(v);
+        }
+        out
+    }
+
+    fn decode(data: &[u8]) -> Result<Staged, StorageError> {
+        let bad = || StorageError::Corrupt("staged batch is malformed".into());
+        if data.len() < 40 {
+            return Err(bad());
+        }
+        let size = u64::from_be_bytes(data[..8].try_into().expect("8 bytes"));
+        let root = Hash(data[8..40].try_into().expect("32 bytes"));
+        let mut rest = &data[40..];
+        let mut objects = Vec::new();
+        let take = |rest: &mut &[u8]| -> Result<Vec<u8>, StorageError> {
+            let len = u32::from_be_bytes(rest.get(..4).ok_or_else(bad)?.try_into().expect("4 bytes")) as usize;
+            let v = rest.get(4..4 + len).ok_or_else(bad)?.to_vec();
+            *rest = &rest[4 + len..];
+            Ok(v)
+        };
+        while !rest.is_empty() {
+            let k = String::from_utf8(take(&mut rest)?).map_err(|_| bad())?;
+            let v = take(&mut rest)?;
+            objects.push((k, v));
+        }
+        Ok(Staged { size, root, objects })
+    }
+}
+
+impl Published {
+    /// The inclusion proof of `index` against this checkpoint, from the newest tiles kept in
+    /// memory or, for older entries, from the tile store.
+    pub fn inclusion_proof(&self, index: u64, tiles: &dyn ObjectStore) -> Result<Vec<Hash>, TileReadError> {
+        let reader = StoreTiles(tiles);
+        let layered = Layered { mem: &self.tiles, disk: TiledTree::new(&reader, self.size) };
+        merkle::inclusion_proof(&layered, index, self.size).map_err(|e| match e {
+            merkle::ProveError::Source(e) => e,
+            merkle::ProveError::Invalid(e) => TileReadError::Storage(StorageError::Corrupt(e.to_string())),
+        })
+    }
+}
+
+/// Hashes from memory when there, else from storage.
+struct Layered<'a, 'r> {
+    mem: &'a TileSet,
+    disk: TiledTree<'r, StoreTiles<'r>>,
+}
+
+impl NodeSource for Layered<'_, '_> {
+    type Error = TileReadError;
+
+    fn node(&self, height: u8, index: u64) -> Result<Hash, TileReadError> {
+        match self.mem.node(height, index) {
+            Ok(h) => Ok(h),
+            Err(_) => self.disk.node(height, index),
+        }
+    }
+}
+
+impl Log {
+    /// Opens the log in `stores`, creating it if the stores are empty and repairing whatever a
+    /// crash left behind. The signer's name must be the configured origin.
+    pub fn open(config: LogConfig, signer: Ed25519Signer, stores: Stores) -> Result<Log, LogError> {
+        if config.period < LogConfig::MIN_PERIOD {
+            return Err(LogError::Config(format!("the period must be at least {:?}", LogConfig::MIN_PERIOD)));
+        }
+        if signer.name() != config.origin {
+            return Err(LogError::Config(format!(
+                "the log key is named {:?} but the origin is {:?}; the key name must be the origin",
+                signer.name(),
+                config.origin
+            )));
+        }
+        if stores.state.head()?.is_none() {
+            let root = Hash::empty();
+            let checkpoint = Checkpoint::new(&config.origin, 0, root).sign(&signer).to_text().into_bytes();
+            let head = TreeHead { size: 0, root, checkpoint };
+            stores.state.commit(None, &Commit { head: &head, leaves: &[], index: &[] })?;
+            tracing::info!(origin = %config.origin, "created a new, empty log");
+        }
+        let (edge, published) = recover(&config, &signer, &stores)?;
+        let metrics = Metrics::default();
+        metrics.tree_size.set(edge.size() as i64);
+        let inner = Inner {
+            config,
+            signer,
+            stores,
+            pool: Mutex::default(),
+            latest: RwLock::new(Arc::new(published)),
+            sequencer: Mutex::new(Sequencer { edge, needs_recovery: false }),
+            healthy: AtomicBool::new(true),
+            metrics,
+        };
+        Ok(Log { inner: Arc::new(inner) })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &LogConfig {
+        &self.inner.config
+    }
+
+    /// The metrics.
+    pub fn metrics(&self) -> &Metrics {
+        &self.inner.metrics
+    }
+
+    /// The log's public key as a note verifier key (`origin+keyid+key`).
+    pub fn vkey(&self) -> String {
+        self.inner.signer.verifier().vkey()
+    }
+
+    /// The log's Ed25519 public key.
+    pub fn public_key(&self) -> [u8; 32] {
+        self.inner.signer.public_key()
+    }
+
+    /// The stores.
+    pub fn stores(&self) -> &Stores {
+        &self.inner.stores
+    }
+
+    /// The newest published checkpoint.
+    pub fn latest(&self) -> Arc<Published> {
+        self.inner.latest.read().expect("latest lock").clone()
+    }
+
+    /// False while a failed batch awaits recovery.
+    pub fn healthy(&self) -> bool {
+        self.inner.healthy.load(Ordering::Relaxed)
+    }
+
+    /// Entries currently in the pool.
+    pub fn pool_depth(&self) -> usize {
+        self.inner.pool.lock().expect("pool lock").queue.len()
+    }
+
+    /// Indices of entries filed under `key`, at most `limit`, that the newest checkpoint covers.
+    pub fn lookup(&self, key: &[u8], limit: usize) -> Result<Vec<u64>, StorageError> {
+        let size = self.latest().size;
+        Ok(self.inner.stores.state.lookup(key, limit)?.into_iter().filter(|&i| i < size).collect())
+    }
+
+    /// Submits an entry and waits until it is sequenced, durable and covered by a published
+    /// checkpoint. Resubmitting logged bytes returns the existing entry.
+    pub async fn submit(&self, entry: NewEntry) -> Result<Logged, SubmitError> {
+        let inner = &self.inner;
+        if entry.data.len() > tile::MAX_ENTRY_SIZE {
+            inner.metrics.reject("too_large");
+            return Err(SubmitError::TooLarge(entry.data.len()));
+        }
+        let leaf = Hash::leaf(&entry.data);
+        let mut epoch = inner.pool.lock().expect("pool lock").epoch;
+        let (mut rx, duplicate) = loop {
+            // Check the database outside the pool lock, then make sure nothing left the pool
+            // for the database in between.
+            if let Some(index) = inner.stores.state.dedup(&leaf).map_err(|e| SubmitError::Unavailable(e.to_string()))? {
+                return self.existing(index).await;
+            }
+            let mut pool = inner.pool.lock().expect("pool lock");
+            if pool.epoch != epoch {
+                epoch = pool.epoch;
+                continue;
+            }
+            if let Some(slot) = pool.pending.get(&leaf) {
+                inner.metrics.duplicates.inc();
+                break (slot.outcome.subscribe(), true);
+            }
+            if pool.queue.len() >= inner.config.pool_size {
+                inner.metrics.reject("pool_full");
+                return Err(SubmitError::PoolFull { retry_after_secs: inner.config.period.as_secs().max(1) });
+            }
+            let (tx, rx) = watch::channel(None);
+            let slot = Arc::new(Slot { leaf, entry, submitted: Instant::now(), outcome: tx });
+            pool.pending.insert(leaf, slot.clone());
+            pool.queue.push(slot);
+            inner.metrics.pool_depth.set(pool.queue.len() as i64);
+            break (rx, false);
+        };
+        let timeout = inner.config.submit_timeout;
+        let waited = tokio::time::timeout(timeout, rx.wait_for(Option::is_some)).await;
+        let outcome = match waited {
+            Ok(Ok(v)) => v.clone().expect("waited for Some"),
+            Ok(Err(_)) => Err(SubmitError::Unavailable("the sequencer stopped".into())),
+            Err(_) => Err(SubmitError::Timeout(timeout.as_secs())),
+        };
+        let (index, published) = outcome?;
+        Ok(Logged { index, duplicate, published })
+    }
+
+    /// An entry already in the state store.
+    async fn existing(&self, index: u64) -> Result<Logged, SubmitError> {
+        self.inner.metrics.duplicates.inc();
+        let published = self.latest();
+        if index >= published.size {
+            // Committed, but its batch's publication failed; recovery will publish it.
+            return Err(SubmitError::Unavailable("the entry is logged but not yet published".into()));
+        }
+        Ok(Logged { index, duplicate: true, published })
+    }
+
+    /// Runs the sequencer until the log is dropped: integrates the pool every period.
+    pub async fn run_sequencer(self) {
+        let mut tick = tokio::time::interval(self.inner.config.period);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if let Err(e) = self.sequence().await {
+                tracing::error!(error = %e, "integrating a batch failed; recovering before the next one");
+            }
+        }
+    }
+
+    /// Integrates whatever is in the pool now, returning how many entries were appended.
+    pub async fn sequence(&self) -> Result<usize, LogError> {
+        let log = self.clone();
+        tokio::task::spawn_blocking(move || log.sequence_blocking())
+            .await
+            .map_err(|e| LogError::Inconsistent(format!("sequencer task failed: {e}")))?
+    }
+
+    fn sequence_blocking(&self) -> Result<usize, LogError> {
+        let inner = &self.inner;
+        let mut seq = inner.sequencer.lock().expect("sequencer lock");
+        if seq.needs_recovery {
+            let (edge, published) = recover(&inner.config, &inner.signer, &inner.stores)?;
+            seq.edge = edge;
+            seq.needs_recovery = false;
+            inner.healthy.store(true, Ordering::Relaxed);
+            self.publish(Arc::new(published));
+        }
+        let batch = {
+            let mut pool = inner.pool.lock().expect("pool lock");
+            inner.metrics.pool_depth.set(0);
+            std::mem::take(&mut pool.queue)
+        };
+        if batch.is_empty() {
+            return Ok(0);
+        }
+        let started = Instant::now();
+        let old_size = seq.edge.size();
+        let result = self.integrate(&mut seq, &batch);
+        inner.metrics.integrate_seconds.observe(started.elapsed().as_secs_f64());
+        let outcome = match &result {
+            Ok(published) => {
+                inner.metrics.batch_size.observe(batch.len() as f64);
+                inner.metrics.appended.inc_by(batch.len() as u64);
+                inner.metrics.tree_size.set(published.size as i64);
+                self.publish(published.clone());
+                Ok(published.clone())
+            }
+            Err(e) => {
+                inner.metrics.storage_errors.inc();
+                seq.needs_recovery = true;
+                inner.healthy.store(false, Ordering::Relaxed);
+                Err(SubmitError::Unavailable(e.to_string()))
+            }
+        };
+        drop(seq);
+        let now = Instant::now();
+        for (i, slot) in batch.iter().enumerate() {
+            let answer = outcome.clone().map(|p| (old_size + i as u64, p));
+            if answer.is_ok() {
+                inner.metrics.time_to_integrate.observe((now - slot.submitted).as_secs_f64());
+            }
+            slot.outcome.send_replace(Some(answer));
+        }
+        let mut pool = inner.pool.lock().expect("pool lock");
+        for slot in &batch {
+            pool.pending.remove(&slot.leaf);
+        }
+        pool.epoch += 1;
+        drop(pool);
+        result.map(|_| batch.len())
+    }
+
+    fn publish(&self, published: Arc<Published>) {
+        *self.inner.latest.write().expect("latest lock") = published;
+    }
+
+    /// Steps 1–4 of a batch. On error after the commit point, re-reads storage to learn whether
+    /// the batch is durable, and finishes it if so.
+    fn integrate(&self, seq: &mut Sequencer, batch: &[Arc<Slot>]) -> Result<Arc<Published>, LogError> {
+        let Inner { config, signer, stores, .. } = &*self.inner;
+        let old_size = seq.edge.size();
+        let mut edge = seq.edge.clone();
+        let appended = edge
+            .append(batch.iter().map(|s| (s.leaf, s.entry.data.as_slice())))
+            .map_err(|e| LogError::Inconsistent(e.to_string()))?;
+        let (size, root) = (edge.size(), edge.root());
+        let checkpoint = Checkpoint::new(&config.origin, size, root).sign(signer).to_text();
+
+        let mut objects: Vec<(String, Vec<u8>)> =
+            appended.bundles.iter().map(|(id, b)| (id.path(), b.clone())).collect();
+        objects.extend(appended.hashes.iter().map(|(id, t)| (id.path(), tile::encode_hash_tile(t.hashes()))));
+        let staged = Staged { size, root, objects };
+        stores.staging.put(STAGING_KEY, &staged.encode())?;
+
+        let head = TreeHead { size, root, checkpoint: checkpoint.clone().into_bytes() };
+        let leaves: Vec<(Hash, u64)> = batch.iter().enumerate().map(|(i, s)| (s.leaf, old_size + i as u64)).collect();
+        let index: Vec<(Vec<u8>, u64)> = batch
+            .iter()
+            .enumerate()
+            .flat_map(|(i, s)| s.entry.index_keys.iter().map(move |k| (k.clone(), old_size + i as u64)))
+            .collect();
+        let committed = stores.state.commit(Some(old_size), &Commit { head: &head, leaves: &leaves, index: &index });
+        let published = committed.map_err(LogError::from).and_then(|()| {
+            stores.tiles.put_many(&staged.objects)?;
+            stores.tiles.put(CHECKPOINT_KEY, checkpoint.as_bytes())?;
+            Ok(())
+        });
+        let mut tiles = edge.tile_set();
+        for (id, t) in appended.hashes {
+            if id.is_full() {
+                tiles.insert(id.level(), id.index, t);
+            }
+        }
+        let fresh = Arc::new(Published { size, root, checkpoint: checkpoint.into(), tiles });
+        match published {
+            Ok(()) => {
+                seq.edge = edge;
+                Ok(fresh)
+            }
+            Err(first) => {
+                // The commit may or may not have landed: storage decides.
+                tracing::warn!(error = %first, size, "batch write failed; checking what storage holds");
+                let (recovered, _) = recover(config, signer, stores)
+                    .map_err(|e| LogError::Inconsistent(format!("{first}; recovery also failed: {e}")))?;
+                if recovered.size() == size && recovered.root() == root {
+                    seq.edge = recovered;
+                    Ok(fresh)
+                } else {
+                    seq.edge = recovered;
+                    Err(first)
+                }
+            }
+        }
+    }
+}
+
+/// Brings storage to a consistent, published state and returns the tree's edge: re-applies the
+/// staged batch if it is the committed head's, republishes the checkpoint, and checks that the
+/// tiles give the committed root.
+fn recover(config: &LogConfig, signer: &Ed25519Signer, stores: &Stores) -> Result<(TreeEdge, Published), LogError> {
+    let head = stores.state.head()?.ok_or_else(|| LogError::Inconsistent("the state store has no tree head".into()))?;
+    let signed = SignedCheckpoint::verify(&head.checkpoint, &signer.verifier()).map_err(|e| {
+        LogError::Config(format!(
+            "the stored checkpoint does not verify with this log's key and origin {:?}: {e}; \
+             a data directory belongs to one log identity",
+            config.origin
+        ))
+    })?;
+    if signed.checkpoint.size != head.size || signed.checkpoint.root != head.root {
+        return Err(LogError::Inconsistent("the stored head and its checkpoint disagree".into()));
+    }
+    if let Some(data) = stores.staging.get(STAGING_KEY)? {
+        let staged = Staged::decode(&data)?;
+        if staged.size == head.size && staged.root == head.root {
+            stores.tiles.put_many(&staged.objects)?;
+        }
+    }
+    let edge = TreeEdge::load(&StoreTiles(stores.tiles.as_ref()), head.size)
+        .map_err(|e| LogError::Inconsistent(format!("reading the tiles of size {}: {e}", head.size)))?;
+    if edge.root() != head.root {
+        return Err(LogError::Inconsistent(format!(
+            "the tiles of size {} give root {}, but the committed root is {}",
+            head.size,
+            edge.root(),
+            head.root
+        )));
+    }
+    stores.tiles.put(CHECKPOINT_KEY, &head.checkpoint)?;
+    let checkpoint: Arc<str> = String::from_utf8(head.checkpoint).expect("verified notes are UTF-8").into();
+    let published = Published { size: head.size, root: head.root, checkpoint, tiles: edge.tile_set() };
+    Ok((edge, published))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn staged_batches_round_trip_and_refuse_garbage() {
+        let s = Staged {
+            size: 7,
+            root: Hash::leaf(b"x"),
+            objects: vec![("tile/0/000.p/7".into(), vec![1; 224]), ("tile/entries/000.p/7".into(), vec![])],
+        };
+        let d = Staged::decode(&s.encode()).unwrap();
+        assert_eq!((d.size, d.root, &d.objects), (s.size, s.root, &s.objects));
+        let mut bad = s.encode();
+        bad.truncate(bad.len() - 3);
+        assert!(Staged::decode(&bad).is_err());
+        assert!(Staged::decode(&[0; 10]).is_err());
+    }
+}
