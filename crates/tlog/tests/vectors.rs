@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use sig_share_testdata::vectors;
+
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::Deserialize;
@@ -12,23 +14,6 @@ use sig_share_tlog::merkle::{self, MemoryTree};
 use sig_share_tlog::tile::{self, TileDataError, TileId};
 use sig_share_tlog::tiled::{MissingTile, TileReader, TiledTree, TreeEdge};
 use sig_share_tlog::{Checkpoint, Ed25519Signer, Ed25519Verifier, Hash, SignedCheckpoint, subtree};
-
-/// `../shared/vectors` beside the checkout, or `$SIG_SHARE_VECTORS`. Missing vectors fail under
-/// CI and skip (loudly) elsewhere.
-fn vectors(sub: &str) -> Option<PathBuf> {
-    let base = std::env::var_os("SIG_SHARE_VECTORS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/vectors"));
-    let dir = base.join(sub);
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("test vectors missing at {}", dir.display());
-    }
-    eprintln!("SKIPPING: test vectors missing at {} (set SIG_SHARE_VECTORS)", dir.display());
-    None
-}
 
 fn json_files(dir: &Path, out: &mut Vec<PathBuf>) {
     for e in fs::read_dir(dir).unwrap() {

@@ -1,0 +1,169 @@
+//! The log end to end in process: sequencing, proofs, deduplication, back-pressure, restarts.
+
+mod common;
+
+use std::collections::HashSet;
+
+use common::*;
+use sig_share_log::check::{self, read_entry};
+use sig_share_log::faults::FaultPlan;
+use sig_share_log::{LogConfig, SubmitError};
+use sig_share_tlog::{Ed25519Signer, Hash, SignedCheckpoint, merkle};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn entries_are_sequenced_proven_deduplicated_and_survive_restart() {
+    let (_guard, dir) = tempdir();
+    let plan = FaultPlan::new();
+    let log = open(&dir, &plan);
+    let key = signer().verifier();
+    let mut tasks = Vec::new();
+    for i in 0..700 {
+        let log = log.clone();
+        tasks.push(tokio::spawn(async move { (i, log.submit(entry("seq", i)).await) }));
+    }
+    // Let every submission reach the pool, then integrate in two batches of very different sizes.
+    while log.pool_depth() < 700 {
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(log.sequence().await.unwrap(), 700);
+    let mut seen = HashSet::new();
+    for t in tasks {
+        let (i, r) = t.await.unwrap();
+        let logged = r.unwrap();
+        assert!(!logged.duplicate);
+        assert!(seen.insert(logged.index), "index {} given twice", logged.index);
+        let p = &logged.published;
+        let signed = SignedCheckpoint::verify(p.checkpoint.as_bytes(), &key).unwrap();
+        assert_eq!((signed.checkpoint.size, signed.checkpoint.root), (700, p.root));
+        let proof = p.inclusion_proof(logged.index, log.stores().tiles.as_ref()).unwrap();
+        merkle::verify_inclusion(logged.index, p.size, &Hash::leaf(&entry("seq", i).data), &proof, &p.root).unwrap();
+        assert_eq!(read_entry(log.stores().tiles.as_ref(), logged.index, p.size).unwrap(), entry("seq", i).data);
+    }
+    assert_eq!(seen.len(), 700);
+
+    // A second, small batch; then a duplicate of something in the first.
+    let t = tokio::spawn({
+        let log = log.clone();
+        async move { log.submit(entry("seq", 700)).await }
+    });
+    while log.pool_depth() < 1 {
+        tokio::task::yield_now().await;
+    }
+    log.sequence().await.unwrap();
+    let last = t.await.unwrap().unwrap();
+    assert_eq!(last.index, 700);
+    let dup = log.submit(entry("seq", 5)).await.unwrap();
+    assert!(dup.duplicate);
+    let proof = dup.published.inclusion_proof(dup.index, log.stores().tiles.as_ref()).unwrap();
+    merkle::verify_inclusion(dup.index, 701, &Hash::leaf(&entry("seq", 5).data), &proof, &dup.published.root).unwrap();
+    assert_eq!(log.lookup(b"key:seq:1", 1000).unwrap().len(), 234);
+
+    // Restart: the same tree, and it keeps growing.
+    let root = log.latest().root;
+    drop(log);
+    let log = open(&dir, &plan);
+    assert_eq!((log.latest().size, log.latest().root), (701, root));
+    let t = tokio::spawn({
+        let log = log.clone();
+        async move { log.submit(entry("seq", 701)).await }
+    });
+    while log.pool_depth() < 1 {
+        tokio::task::yield_now().await;
+    }
+    log.sequence().await.unwrap();
+    assert_eq!(t.await.unwrap().unwrap().index, 701);
+    let stores = log.stores();
+    let r = check::check(
+        stores.tiles.as_ref(),
+        Some(stores.state.as_ref()),
+        &key,
+        &|e| {
+            let v: serde_json::Value = serde_json::from_slice(e).unwrap();
+            vec![format!("key:{}:{}", v["test"].as_str().unwrap(), v["i"].as_u64().unwrap() % 3).into_bytes()]
+        },
+        &mut |_, _| {},
+    )
+    .unwrap();
+    assert_eq!(r.size, 702);
+    assert!(r.tiles >= 6);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_flight_duplicates_share_one_entry() {
+    let (_guard, dir) = tempdir();
+    let log = open(&dir, &FaultPlan::new());
+    let a = tokio::spawn({
+        let log = log.clone();
+        async move { log.submit(entry("dup", 1)).await }
+    });
+    let b = tokio::spawn({
+        let log = log.clone();
+        async move { log.submit(entry("dup", 1)).await }
+    });
+    while log.metrics().encode().contains("sigshare_log_duplicates_total 0") || log.pool_depth() < 1 {
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(log.pool_depth(), 1);
+    log.sequence().await.unwrap();
+    let (a, b) = (a.await.unwrap().unwrap(), b.await.unwrap().unwrap());
+    assert_eq!(a.index, b.index);
+    assert_ne!(a.duplicate, b.duplicate);
+    assert_eq!(log.latest().size, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_pool_pushes_back() {
+    let (_guard, dir) = tempdir();
+    let mut config = LogConfig::new(ORIGIN);
+    config.pool_size = 3;
+    let log = sig_share_log::Log::open(config, signer(), stores(&dir, &FaultPlan::new())).unwrap();
+    let mut waiting = Vec::new();
+    for i in 0..3 {
+        let log = log.clone();
+        waiting.push(tokio::spawn(async move { log.submit(entry("full", i)).await }));
+    }
+    while log.pool_depth() < 3 {
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(log.submit(entry("full", 3)).await.unwrap_err(), SubmitError::PoolFull { retry_after_secs: 1 });
+    assert!(log.metrics().encode().contains("reason=\"pool_full\""));
+    log.sequence().await.unwrap();
+    for w in waiting {
+        w.await.unwrap().unwrap();
+    }
+    // Room again.
+    let t = tokio::spawn({
+        let log = log.clone();
+        async move { log.submit(entry("full", 3)).await }
+    });
+    while log.pool_depth() < 1 {
+        tokio::task::yield_now().await;
+    }
+    log.sequence().await.unwrap();
+    assert_eq!(t.await.unwrap().unwrap().index, 3);
+}
+
+#[tokio::test]
+async fn oversized_entries_are_refused() {
+    let (_guard, dir) = tempdir();
+    let log = open(&dir, &FaultPlan::new());
+    let big = sig_share_log::NewEntry { data: vec![b'x'; 65_536], index_keys: vec![] };
+    assert_eq!(log.submit(big).await.unwrap_err(), SubmitError::TooLarge(65_536));
+    assert_eq!(log.pool_depth(), 0);
+}
+
+#[test]
+fn a_data_directory_keeps_its_identity() {
+    let (_guard, dir) = tempdir();
+    drop(open(&dir, &FaultPlan::new()));
+    let other_key = Ed25519Signer::from_seed(ORIGIN, &[7; 32]).unwrap();
+    let err = sig_share_log::Log::open(LogConfig::new(ORIGIN), other_key, stores(&dir, &FaultPlan::new())).unwrap_err();
+    assert!(err.to_string().contains("does not verify with this log's key"), "{err}");
+    let renamed = Ed25519Signer::from_seed("other.example", &[42; 32]).unwrap();
+    let err = sig_share_log::Log::open(LogConfig::new("other.example"), renamed, stores(&dir, &FaultPlan::new()))
+        .unwrap_err();
+    assert!(err.to_string().contains("origin"), "{err}");
+    let mut fast = LogConfig::new(ORIGIN);
+    fast.period = std::time::Duration::from_millis(10);
+    assert!(sig_share_log::Log::open(fast, signer(), stores(&dir, &FaultPlan::new())).is_err());
+}
