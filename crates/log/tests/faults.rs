@@ -83,7 +83,7 @@ async fn every_write_failing_in_turn_loses_nothing_acknowledged() {
             check::check(stores.tiles.as_ref(), Some(stores.state.as_ref()), &key, &index_keys, &mut |_, _| {})
                 .unwrap_or_else(|e| panic!("{kind:?}@{fired}: log check failed: {e}"));
             // Nothing was lost that was acknowledged; and at least the healthy batches landed.
-            assert!(acked.len() >= PER_BATCH * (BATCHES - 1) + 1, "{kind:?}@{fired}: only {} acked", acked.len());
+            assert!(acked.len() > PER_BATCH * (BATCHES - 1), "{kind:?}@{fired}: only {} acked", acked.len());
             cases += 1;
         }
     }
