@@ -200,12 +200,11 @@ fn run_check(args: &CheckArgs) -> Result<check::CheckReport, CheckFailure> {
             last = Instant::now();
         }
     };
-    let index_keys = |body: &[u8]| rekor::index_key_of_body(body).map(String::into_bytes).into_iter().collect();
     if state.is_none() {
         eprintln!("note: a running log holds the state database; checking the published tiles only");
     }
     let state = state.as_ref().map(|s| s as &dyn sig_share_log::storage::StateStore);
-    check::check(&tiles, state, &key, &index_keys, &mut progress).map_err(|e| match e {
+    check::check(&tiles, state, &key, &rekor::key_of_body, &mut progress).map_err(|e| match e {
         check::CheckError::Inconsistent(msg) => CheckFailure::Inconsistent(msg),
         other => CheckFailure::CouldNot(other.into()),
     })

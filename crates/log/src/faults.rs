@@ -145,8 +145,8 @@ impl<S: StateStore> StateStore for Faulty<S> {
         }
     }
 
-    fn dedup(&self, leaf: &Hash) -> Result<Option<u64>, StorageError> {
-        self.inner.dedup(leaf)
+    fn find(&self, key: &[u8], leaf: &Hash) -> Result<Option<u64>, StorageError> {
+        self.inner.find(key, leaf)
     }
 
     fn lookup(&self, key: &[u8], limit: usize) -> Result<Vec<u64>, StorageError> {

@@ -99,7 +99,7 @@ async fn create_entry(State(app): State<App>, body: Result<Bytes, BytesRejection
     };
     let period = log.config().period.as_secs().max(1);
     let data = entry.body.clone();
-    match log.submit(NewEntry { data: entry.body, index_keys: vec![entry.index_key.into_bytes()] }).await {
+    match log.submit(NewEntry { data: entry.body, key: entry.key }).await {
         Ok(logged) => match entry_response(&app, &logged, data).await {
             Ok(tle) => {
                 let status = if logged.duplicate { StatusCode::OK } else { StatusCode::CREATED };
@@ -112,7 +112,9 @@ async fn create_entry(State(app): State<App>, body: Result<Bytes, BytesRejection
         Err(SubmitError::PoolFull { retry_after_secs }) => {
             unavailable(format!("the log is at capacity; retry in {retry_after_secs} s"), retry_after_secs)
         }
-        Err(e @ SubmitError::TooLarge(_)) => error(StatusCode::BAD_REQUEST, 3, e.to_string()),
+        Err(e @ (SubmitError::TooLarge(_) | SubmitError::BadKey(_))) => {
+            error(StatusCode::BAD_REQUEST, 3, e.to_string())
+        }
         Err(e @ (SubmitError::Unavailable(_) | SubmitError::Timeout(_))) => unavailable(e.to_string(), period),
     }
 }
@@ -174,21 +176,8 @@ struct IndexAnswer {
     truncated: bool,
 }
 
-/// Parses `sha256:<hex>` (or sha384/sha512) into the canonical index key.
-fn parse_digest(s: &str) -> Option<String> {
-    let (alg, hex) = s.split_once(':')?;
-    let len = match alg {
-        "sha256" => 64,
-        "sha384" => 96,
-        "sha512" => 128,
-        _ => return None,
-    };
-    (hex.len() == len && hex.bytes().all(|b| b.is_ascii_hexdigit()))
-        .then(|| format!("{alg}:{}", hex.to_ascii_lowercase()))
-}
-
 async fn index(State(app): State<App>, Path(digest): Path<String>) -> Response {
-    let Some(key) = parse_digest(&digest) else {
+    let Some(key) = rekor::parse_digest_key(&digest) else {
         return error(
             StatusCode::BAD_REQUEST,
             3,
@@ -199,7 +188,7 @@ async fn index(State(app): State<App>, Path(digest): Path<String>) -> Response {
     let log_id = app.log_id.clone();
     let answer = tokio::task::spawn_blocking(move || -> Result<IndexAnswer, String> {
         let published = log.latest();
-        let mut indices = log.lookup(key.as_bytes(), MAX_INDEX_RESULTS + 1).map_err(|e| e.to_string())?;
+        let mut indices = log.lookup(&key, MAX_INDEX_RESULTS + 1).map_err(|e| e.to_string())?;
         let truncated = indices.len() > MAX_INDEX_RESULTS;
         indices.truncate(MAX_INDEX_RESULTS);
         let tiles = log.stores().tiles.as_ref();
@@ -218,7 +207,7 @@ async fn index(State(app): State<App>, Path(digest): Path<String>) -> Response {
             ));
         }
         Ok(IndexAnswer {
-            digest: key,
+            digest: rekor::display_key(&key),
             tree_size: published.size.to_string(),
             checkpoint: published.checkpoint.to_string(),
             entries,
@@ -257,20 +246,4 @@ async fn health(State(app): State<App>) -> Response {
     };
     let status = if healthy { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     (status, axum::Json(body)).into_response()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn digests_are_parsed_strictly() {
-        let h = "a".repeat(64);
-        assert_eq!(parse_digest(&format!("sha256:{h}")), Some(format!("sha256:{h}")));
-        assert_eq!(parse_digest(&format!("sha256:{}", h.to_uppercase())), Some(format!("sha256:{h}")));
-        assert_eq!(parse_digest(&format!("sha256:{}", &h[1..])), None);
-        assert_eq!(parse_digest(&format!("md5:{h}")), None);
-        assert_eq!(parse_digest(&format!("sha256:{}g", &h[1..])), None);
-        assert_eq!(parse_digest(&h), None);
-    }
 }

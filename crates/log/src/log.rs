@@ -5,7 +5,7 @@
 //!
 //! 1. build the new tiles and the signed checkpoint in memory;
 //! 2. stage every new tile under one key in the staging store (durable);
-//! 3. commit the new tree head, with the batch's deduplication and index records, to the state
+//! 3. commit the new tree head, with the batch's entries filed by key, to the state
 //!    store by compare-and-swap: **this is the commit point**;
 //! 4. write the tiles into the public tile store, then the public `checkpoint`;
 //! 5. acknowledge the batch's submitters.
@@ -26,7 +26,7 @@ use sig_share_tlog::{Checkpoint, Ed25519Signer, Hash, SignedCheckpoint};
 use tokio::sync::watch;
 
 use crate::metrics::Metrics;
-use crate::storage::{Commit, ObjectStore, StateStore, StorageError, TreeHead};
+use crate::storage::{Commit, Filed, ObjectStore, StateStore, StorageError, TreeHead};
 
 /// The object key of the public checkpoint in the tile store.
 pub const CHECKPOINT_KEY: &str = "checkpoint";
@@ -68,7 +68,7 @@ pub struct Stores {
     pub tiles: Arc<dyn ObjectStore>,
     /// The batch being committed.
     pub staging: Arc<dyn ObjectStore>,
-    /// Tree head, deduplication, index.
+    /// Tree head and the entries filed by key.
     pub state: Arc<dyn StateStore>,
 }
 
@@ -101,6 +101,9 @@ pub enum SubmitError {
         /// Seconds to wait.
         retry_after_secs: u64,
     },
+    /// The entry's key is empty or longer than 255 bytes.
+    #[error("an entry key must be 1 to 255 bytes, not {0}")]
+    BadKey(usize),
     /// The entry cannot go in an entry bundle.
     #[error("entry of {0} bytes exceeds the {max}-byte limit", max = tile::MAX_ENTRY_SIZE)]
     TooLarge(usize),
@@ -136,13 +139,14 @@ pub struct Logged {
     pub published: Arc<Published>,
 }
 
-/// A new entry: its bytes and the keys it should be found under (e.g. `sha256:<hex>`).
+/// A new entry: its bytes and the key it is filed under, for deduplication and lookup by
+/// content (e.g. `sha256:` and the artifact's digest). The key must follow from the bytes.
 #[derive(Clone, Debug)]
 pub struct NewEntry {
     /// The leaf data.
     pub data: Vec<u8>,
-    /// Index keys.
-    pub index_keys: Vec<Vec<u8>>,
+    /// What the entry is about: 1 to 255 bytes.
+    pub key: Vec<u8>,
 }
 
 type Outcome = Option<Result<(u64, Arc<Published>), SubmitError>>;
@@ -319,7 +323,7 @@ impl Log {
             let root = Hash::empty();
             let checkpoint = Checkpoint::new(&config.origin, 0, root).sign(&signer).to_text().into_bytes();
             let head = TreeHead { size: 0, root, checkpoint };
-            stores.state.commit(None, &Commit { head: &head, leaves: &[], index: &[] })?;
+            stores.state.commit(None, &Commit { head: &head, filed: &[] })?;
             tracing::info!(origin = %config.origin, "created a new, empty log");
         }
         let (edge, published) = recover(&config, &signer, &stores)?;
@@ -392,12 +396,17 @@ impl Log {
             inner.metrics.reject("too_large");
             return Err(SubmitError::TooLarge(entry.data.len()));
         }
+        if entry.key.is_empty() || entry.key.len() > crate::storage::MAX_KEY_LEN {
+            inner.metrics.reject("bad_key");
+            return Err(SubmitError::BadKey(entry.key.len()));
+        }
         let leaf = Hash::leaf(&entry.data);
         let mut epoch = inner.pool.lock().expect("pool lock").epoch;
         let (mut rx, duplicate) = loop {
             // Check the database outside the pool lock, then make sure nothing left the pool
             // for the database in between.
-            if let Some(index) = inner.stores.state.dedup(&leaf).map_err(|e| SubmitError::Unavailable(e.to_string()))? {
+            let found = inner.stores.state.find(&entry.key, &leaf);
+            if let Some(index) = found.map_err(|e| SubmitError::Unavailable(e.to_string()))? {
                 return self.existing(index).await;
             }
             let mut pool = inner.pool.lock().expect("pool lock");
@@ -540,13 +549,12 @@ impl Log {
         stores.staging.put(STAGING_KEY, &staged.encode())?;
 
         let head = TreeHead { size, root, checkpoint: checkpoint.clone().into_bytes() };
-        let leaves: Vec<(Hash, u64)> = batch.iter().enumerate().map(|(i, s)| (s.leaf, old_size + i as u64)).collect();
-        let index: Vec<(Vec<u8>, u64)> = batch
+        let filed: Vec<Filed> = batch
             .iter()
             .enumerate()
-            .flat_map(|(i, s)| s.entry.index_keys.iter().map(move |k| (k.clone(), old_size + i as u64)))
+            .map(|(i, s)| Filed { key: s.entry.key.clone(), leaf: s.leaf, index: old_size + i as u64 })
             .collect();
-        let committed = stores.state.commit(Some(old_size), &Commit { head: &head, leaves: &leaves, index: &index });
+        let committed = stores.state.commit(Some(old_size), &Commit { head: &head, filed: &filed });
         let published = committed.map_err(LogError::from).and_then(|()| {
             stores.tiles.put_many(&staged.objects)?;
             stores.tiles.put(CHECKPOINT_KEY, checkpoint.as_bytes())?;

@@ -122,8 +122,8 @@ struct RawBytes {
 pub struct HashedRekord {
     /// The canonical entry body: the leaf data.
     pub body: Vec<u8>,
-    /// `sha256:<hex>` (or sha384/sha512) of the artifact: the index key.
-    pub index_key: String,
+    /// The key the entry is filed under: `sha256:` (or sha384, sha512) and the artifact digest.
+    pub key: Vec<u8>,
 }
 
 /// The key types hashedrekord 0.0.2 accepts, with the hash each signs.
@@ -209,6 +209,30 @@ fn key_kind(spki_der: &[u8]) -> Result<KeyKind, EntryError> {
     }
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digest_keys_parse_strictly() {
+        let h = "ab".repeat(32);
+        let key = parse_digest_key(&format!("sha256:{h}")).unwrap();
+        assert_eq!(key, digest_key("sha256", &[0xab; 32]));
+        assert_eq!(display_key(&key), format!("sha256:{h}"));
+        assert_eq!(parse_digest_key(&format!("sha256:{}", h.to_uppercase())), Some(key));
+        assert!(parse_digest_key(&format!("sha512:{}", "0".repeat(128))).is_some());
+        for bad in [
+            format!("sha256:{}", &h[1..]),
+            format!("md5:{h}"),
+            format!("sha256:{}g", &h[1..]),
+            h.clone(),
+            format!("sha256:{}é", &h[2..]),
+        ] {
+            assert_eq!(parse_digest_key(&bad), None, "{bad}");
+        }
+    }
+}
+
 /// Parses a `POST /api/v2/log/entries` body, checks the signature over the digest with the key
 /// or certificate's key, and returns the entry to log.
 pub fn verify_request(body: &[u8]) -> Result<HashedRekord, EntryError> {
@@ -287,8 +311,7 @@ pub fn verify_request(body: &[u8]) -> Result<HashedRekord, EntryError> {
         STANDARD.encode(&digest_bytes),
         STANDARD.encode(&signature),
     );
-    let index_key = format!("{index_prefix}:{}", hex(&digest_bytes));
-    Ok(HashedRekord { body: body.into_bytes(), index_key })
+    Ok(HashedRekord { body: body.into_bytes(), key: digest_key(index_prefix, &digest_bytes) })
 }
 
 /// A hashedrekord 0.0.2 request for a P-256 signature over an artifact with the SHA-256 `digest`,
@@ -302,8 +325,37 @@ pub fn p256_request(digest: &[u8], signature: &[u8], spki_der: &[u8]) -> String 
     )
 }
 
-/// The index key of a hashedrekord entry body: `<alg>:<hex digest>` of the logged artifact.
-pub fn index_key_of_body(body: &[u8]) -> Option<String> {
+/// The key an artifact digest is filed under: `<alg>:` then the raw digest.
+pub fn digest_key(alg: &str, digest: &[u8]) -> Vec<u8> {
+    [alg.as_bytes(), b":", digest].concat()
+}
+
+/// Parses `sha256:<hex>` (or sha384, sha512; either case) into the key it is filed under.
+pub fn parse_digest_key(s: &str) -> Option<Vec<u8>> {
+    let (alg, hex) = s.split_once(':')?;
+    let len = match alg {
+        "sha256" => 32,
+        "sha384" => 48,
+        "sha512" => 64,
+        _ => return None,
+    };
+    if hex.len() != 2 * len || !hex.is_ascii() {
+        return None;
+    }
+    let digest: Option<Vec<u8>> = (0..len).map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok()).collect();
+    Some(digest_key(alg, &digest?))
+}
+
+/// `sha256:<hex>` for a key made by [`digest_key`].
+pub fn display_key(key: &[u8]) -> String {
+    match key.iter().position(|&b| b == b':') {
+        Some(i) => format!("{}:{}", String::from_utf8_lossy(&key[..i]), hex(&key[i + 1..])),
+        None => hex(key),
+    }
+}
+
+/// The key a hashedrekord entry body is filed under: its artifact digest.
+pub fn key_of_body(body: &[u8]) -> Option<Vec<u8>> {
     let v: serde_json::Value = serde_json::from_slice(body).ok()?;
     let data = v.pointer("/spec/hashedRekordV002/data")?;
     let prefix = match data.get("algorithm")?.as_str()? {
@@ -313,7 +365,7 @@ pub fn index_key_of_body(body: &[u8]) -> Option<String> {
         _ => return None,
     };
     let digest = STANDARD.decode(data.get("digest")?.as_str()?).ok()?;
-    Some(format!("{prefix}:{}", hex(&digest)))
+    Some(digest_key(prefix, &digest))
 }
 
 fn hex(bytes: &[u8]) -> String {

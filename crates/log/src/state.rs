@@ -3,15 +3,25 @@
 
 use std::path::Path;
 
-use redb::{Database, MultimapTableDefinition, ReadOnlyDatabase, ReadableDatabase, ReadableTable, TableDefinition};
+use redb::{Database, ReadOnlyDatabase, ReadableDatabase, ReadableTable, TableDefinition};
 use sig_share_tlog::Hash;
 
-use crate::storage::{Commit, StateStore, StorageError, TreeHead};
+use crate::storage::{Commit, MAX_KEY_LEN, StateStore, StorageError, TreeHead};
 
 const HEAD: TableDefinition<&str, &[u8]> = TableDefinition::new("head");
-const DEDUP: TableDefinition<[u8; 32], u64> = TableDefinition::new("dedup");
-const INDEX: MultimapTableDefinition<&[u8], u64> = MultimapTableDefinition::new("index");
+/// `len(key) ‖ key ‖ leaf hash` → index: an exact get deduplicates, a prefix range looks up.
+const FILED: TableDefinition<&[u8], u64> = TableDefinition::new("filed");
 const HEAD_KEY: &str = "head";
+/// The most entries one lookup reads before sorting by index.
+const MAX_SCAN: usize = 100_000;
+
+fn record_key(key: &[u8], leaf: &[u8; 32]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(1 + key.len() + 32);
+    k.push(key.len() as u8);
+    k.extend_from_slice(key);
+    k.extend_from_slice(leaf);
+    k
+}
 
 /// A [`StateStore`] in a redb database.
 #[derive(Debug)]
@@ -52,8 +62,7 @@ impl RedbStateStore {
         // Create the tables up front so readers never see them missing.
         let tx = db.begin_write().map_err(db_err)?;
         tx.open_table(HEAD).map_err(db_err)?;
-        tx.open_table(DEDUP).map_err(db_err)?;
-        tx.open_multimap_table(INDEX).map_err(db_err)?;
+        tx.open_table(FILED).map_err(db_err)?;
         tx.commit().map_err(db_err)?;
         Ok(RedbStateStore { db: Db::Writable(db) })
     }
@@ -93,32 +102,40 @@ impl StateStore for RedbStateStore {
                 return Err(StorageError::Conflict { expected, found });
             }
             head.insert(HEAD_KEY, commit.head.encode().as_slice()).map_err(db_err)?;
-            let mut dedup = tx.open_table(DEDUP).map_err(db_err)?;
-            for (leaf, index) in commit.leaves {
-                dedup.insert(leaf.0, index).map_err(db_err)?;
-            }
-            let mut by_key = tx.open_multimap_table(INDEX).map_err(db_err)?;
-            for (key, index) in commit.index {
-                by_key.insert(key.as_slice(), index).map_err(db_err)?;
+            let mut filed = tx.open_table(FILED).map_err(db_err)?;
+            for f in commit.filed {
+                if f.key.is_empty() || f.key.len() > MAX_KEY_LEN {
+                    return Err(StorageError::Corrupt(format!("entry {} has a key of {} bytes", f.index, f.key.len())));
+                }
+                filed.insert(record_key(&f.key, &f.leaf.0).as_slice(), f.index).map_err(db_err)?;
             }
         }
         // redb's default durability is Immediate: commit returns once the data is on disk.
         tx.commit().map_err(db_err)
     }
 
-    fn dedup(&self, leaf: &Hash) -> Result<Option<u64>, StorageError> {
+    fn find(&self, key: &[u8], leaf: &Hash) -> Result<Option<u64>, StorageError> {
+        if key.is_empty() || key.len() > MAX_KEY_LEN {
+            return Ok(None);
+        }
         let tx = self.db.begin_read()?;
-        let table = tx.open_table(DEDUP).map_err(db_err)?;
-        Ok(table.get(leaf.0).map_err(db_err)?.map(|v| v.value()))
+        let table = tx.open_table(FILED).map_err(db_err)?;
+        Ok(table.get(record_key(key, &leaf.0).as_slice()).map_err(db_err)?.map(|v| v.value()))
     }
 
     fn lookup(&self, key: &[u8], limit: usize) -> Result<Vec<u64>, StorageError> {
-        let tx = self.db.begin_read()?;
-        let table = tx.open_multimap_table(INDEX).map_err(db_err)?;
-        let mut out = Vec::new();
-        for v in table.get(key).map_err(db_err)?.take(limit) {
-            out.push(v.map_err(db_err)?.value());
+        if key.is_empty() || key.len() > MAX_KEY_LEN {
+            return Ok(Vec::new());
         }
+        let tx = self.db.begin_read()?;
+        let table = tx.open_table(FILED).map_err(db_err)?;
+        let (lo, hi) = (record_key(key, &[0; 32]), record_key(key, &[0xff; 32]));
+        let mut out = Vec::new();
+        for row in table.range(lo.as_slice()..=hi.as_slice()).map_err(db_err)?.take(MAX_SCAN) {
+            out.push(row.map_err(db_err)?.1.value());
+        }
+        out.sort_unstable();
+        out.truncate(limit);
         Ok(out)
     }
 }
@@ -126,6 +143,7 @@ impl StateStore for RedbStateStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::storage::Filed;
 
     #[test]
     fn commit_is_compare_and_swap_and_survives_reopen() {
@@ -133,19 +151,26 @@ mod tests {
         let path = dir.path().join("state.redb");
         let s = RedbStateStore::open(&path).unwrap();
         assert_eq!(s.head().unwrap(), None);
-        let h1 = TreeHead { size: 2, root: Hash::leaf(b"r"), checkpoint: b"cp".to_vec() };
-        let leaves = [(Hash::leaf(b"a"), 0), (Hash::leaf(b"b"), 1)];
-        let index = [(b"sha256:aa".to_vec(), 1), (b"sha256:aa".to_vec(), 0)];
-        s.commit(None, &Commit { head: &h1, leaves: &leaves, index: &index }).unwrap();
-        let stale = s.commit(None, &Commit { head: &h1, leaves: &[], index: &[] });
-        assert!(matches!(stale, Err(StorageError::Conflict { expected: None, found: Some(2) })));
+        let h1 = TreeHead { size: 3, root: Hash::leaf(b"r"), checkpoint: b"cp".to_vec() };
+        let filed = [
+            Filed { key: b"sha256:aa".to_vec(), leaf: Hash::leaf(b"b"), index: 1 },
+            Filed { key: b"sha256:aa".to_vec(), leaf: Hash::leaf(b"a"), index: 0 },
+            Filed { key: b"sha256:aab".to_vec(), leaf: Hash::leaf(b"c"), index: 2 },
+        ];
+        s.commit(None, &Commit { head: &h1, filed: &filed }).unwrap();
+        let stale = s.commit(None, &Commit { head: &h1, filed: &[] });
+        assert!(matches!(stale, Err(StorageError::Conflict { expected: None, found: Some(3) })));
         drop(s);
         let s = RedbStateStore::open(&path).unwrap();
         assert_eq!(s.head().unwrap(), Some(h1));
-        assert_eq!(s.dedup(&Hash::leaf(b"b")).unwrap(), Some(1));
-        assert_eq!(s.dedup(&Hash::leaf(b"c")).unwrap(), None);
+        assert_eq!(s.find(b"sha256:aa", &Hash::leaf(b"b")).unwrap(), Some(1));
+        assert_eq!(s.find(b"sha256:aa", &Hash::leaf(b"c")).unwrap(), None);
+        assert_eq!(s.find(b"sha256:aab", &Hash::leaf(b"c")).unwrap(), Some(2));
+        // A key that is a prefix of another does not see the other's entries.
         assert_eq!(s.lookup(b"sha256:aa", 10).unwrap(), vec![0, 1]);
         assert_eq!(s.lookup(b"sha256:aa", 1).unwrap(), vec![0]);
+        assert_eq!(s.lookup(b"sha256:aab", 10).unwrap(), vec![2]);
         assert!(s.lookup(b"sha256:bb", 10).unwrap().is_empty());
+        assert!(s.lookup(b"", 10).unwrap().is_empty());
     }
 }

@@ -104,29 +104,43 @@ impl TreeHead {
     }
 }
 
+/// An entry filed under its key: what deduplication and lookup by content read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Filed {
+    /// What the entry is about, e.g. `sha256:` and the artifact's digest (1 to 255 bytes).
+    pub key: Vec<u8>,
+    /// The entry's leaf hash.
+    pub leaf: Hash,
+    /// The entry's index.
+    pub index: u64,
+}
+
+/// The most bytes in a [`Filed::key`].
+pub const MAX_KEY_LEN: usize = 255;
+
 /// Everything one batch changes in the state store, applied atomically.
 #[derive(Debug)]
 pub struct Commit<'a> {
     /// The new head.
     pub head: &'a TreeHead,
-    /// Leaf hash → index, for deduplication.
-    pub leaves: &'a [(Hash, u64)],
-    /// Index key (e.g. `sha256:<hex>` of an artifact) → index.
-    pub index: &'a [(Vec<u8>, u64)],
+    /// The batch's entries, filed under their keys.
+    pub filed: &'a [Filed],
 }
 
-/// The mutable state: the tree head (compare-and-swap), deduplication and the digest index.
+/// The mutable state: the tree head (compare-and-swap) and the entries filed by key, which serve
+/// both deduplication (key and leaf hash) and lookup by content (key alone). One record per entry
+/// keeps the per-entry cost of a commit to a single B-tree insert.
 pub trait StateStore: Send + Sync + 'static {
     /// The current head, `None` for a log never started.
     fn head(&self) -> Result<Option<TreeHead>, StorageError>;
 
     /// Atomically: checks that the current head's size is `expected` (`None`: no head yet),
-    /// then writes the new head and the batch's deduplication and index records. Durable when it
-    /// returns `Ok`; on `Err` the commit may or may not have happened.
+    /// then writes the new head and files the batch's entries. Durable when it returns `Ok`; on
+    /// `Err` the commit may or may not have happened.
     fn commit(&self, expected: Option<u64>, commit: &Commit<'_>) -> Result<(), StorageError>;
 
-    /// The index of the entry with this leaf hash, if logged.
-    fn dedup(&self, leaf: &Hash) -> Result<Option<u64>, StorageError>;
+    /// The index of the entry filed under `key` with this leaf hash, if logged.
+    fn find(&self, key: &[u8], leaf: &Hash) -> Result<Option<u64>, StorageError>;
 
     /// Up to `limit` indices of entries filed under `key`, in increasing order.
     fn lookup(&self, key: &[u8], limit: usize) -> Result<Vec<u64>, StorageError>;

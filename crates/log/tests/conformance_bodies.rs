@@ -36,7 +36,7 @@ fn rekor_v2_bodies_are_reproduced_byte_for_byte() {
                         String::from_utf8_lossy(&stored),
                         "{name}: body differs"
                     );
-                    assert_eq!(rekor::index_key_of_body(&stored).as_deref(), Some(entry.index_key.as_str()));
+                    assert_eq!(rekor::key_of_body(&stored), Some(entry.key));
                     reproduced.push(name.clone());
                 }
                 Err(err) => refused.push(format!("{name}: {err}")),

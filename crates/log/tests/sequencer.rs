@@ -73,17 +73,7 @@ async fn entries_are_sequenced_proven_deduplicated_and_survive_restart() {
     log.sequence().await.unwrap();
     assert_eq!(t.await.unwrap().unwrap().index, 701);
     let stores = log.stores();
-    let r = check::check(
-        stores.tiles.as_ref(),
-        Some(stores.state.as_ref()),
-        &key,
-        &|e| {
-            let v: serde_json::Value = serde_json::from_slice(e).unwrap();
-            vec![format!("key:{}:{}", v["test"].as_str().unwrap(), v["i"].as_u64().unwrap() % 3).into_bytes()]
-        },
-        &mut |_, _| {},
-    )
-    .unwrap();
+    let r = check::check(stores.tiles.as_ref(), Some(stores.state.as_ref()), &key, &key_of, &mut |_, _| {}).unwrap();
     assert_eq!(r.size, 702);
     assert!(r.tiles >= 6);
 }
@@ -147,8 +137,12 @@ async fn a_full_pool_pushes_back() {
 async fn oversized_entries_are_refused() {
     let (_guard, dir) = tempdir();
     let log = open(&dir, &FaultPlan::new());
-    let big = sig_share_log::NewEntry { data: vec![b'x'; 65_536], index_keys: vec![] };
+    let big = sig_share_log::NewEntry { data: vec![b'x'; 65_536], key: b"k".to_vec() };
     assert_eq!(log.submit(big).await.unwrap_err(), SubmitError::TooLarge(65_536));
+    let keyless = sig_share_log::NewEntry { data: b"x".to_vec(), key: vec![] };
+    assert_eq!(log.submit(keyless).await.unwrap_err(), SubmitError::BadKey(0));
+    let long_key = sig_share_log::NewEntry { data: b"x".to_vec(), key: vec![b'k'; 256] };
+    assert_eq!(log.submit(long_key).await.unwrap_err(), SubmitError::BadKey(256));
     assert_eq!(log.pool_depth(), 0);
 }
 

@@ -46,7 +46,7 @@ pub fn tempdir() -> (tempfile::TempDir, PathBuf) {
 /// An entry with arbitrary bytes, indexed under a key derived from it.
 pub fn entry(tag: &str, i: usize) -> NewEntry {
     let data = format!("{{\"test\":\"{tag}\",\"i\":{i}}}").into_bytes();
-    NewEntry { data, index_keys: vec![format!("key:{tag}:{}", i % 3).into_bytes()] }
+    NewEntry { data, key: format!("key:{tag}:{}", i % 3).into_bytes() }
 }
 
 /// A P-256 key that signs real hashedrekord requests.
@@ -80,6 +80,12 @@ impl Client {
         let (digest, sig) = self.sign(artifact);
         (rekor::p256_request(&digest, &sig, &self.spki), digest)
     }
+}
+
+/// The key `entry` files an entry under, recovered from its bytes (for `log check`).
+pub fn key_of(e: &[u8]) -> Option<Vec<u8>> {
+    let v: serde_json::Value = serde_json::from_slice(e).ok()?;
+    Some(format!("key:{}:{}", v["test"].as_str()?, v["i"].as_u64()? % 3).into_bytes())
 }
 
 pub fn hex(b: &[u8]) -> String {
