@@ -78,7 +78,7 @@ impl DataDir {
             return Err(StorageError::Corrupt(format!("{} holds no log (no state/state.redb)", self.root.display())));
         }
         let tiles = FsObjectStore::open(self.tiles_dir(), self.root.join("tmp-check"))?;
-        let state = RedbStateStore::open_read_only(&self.state_file())?;
+        let state = RedbStateStore::open_existing(&self.state_file())?;
         Ok((tiles, state))
     }
 

@@ -67,8 +67,19 @@ impl RedbStateStore {
         Ok(RedbStateStore { db: Db::Writable(db) })
     }
 
-    /// Opens an existing database for reading only. `Ok(None)` when a running log holds it.
-    pub fn open_read_only(path: &Path) -> Result<Option<RedbStateStore>, StorageError> {
+    /// Opens an existing database to inspect it; `Ok(None)` when a running log holds it. If no
+    /// process has it open, it is opened writable so that redb can repair its allocator after an
+    /// unclean shutdown (a crash leaves the data intact but the file marked for repair); nothing
+    /// is written otherwise.
+    pub fn open_existing(path: &Path) -> Result<Option<RedbStateStore>, StorageError> {
+        if !path.exists() {
+            return Err(StorageError::Corrupt(format!("{} does not exist", path.display())));
+        }
+        match Database::open(path) {
+            Ok(db) => return Ok(Some(RedbStateStore { db: Db::Writable(db) })),
+            Err(redb::DatabaseError::DatabaseAlreadyOpen) => {}
+            Err(e) => return Err(db_err(e)),
+        }
         match ReadOnlyDatabase::open(path) {
             Ok(db) => Ok(Some(RedbStateStore { db: Db::ReadOnly(db) })),
             Err(redb::DatabaseError::DatabaseAlreadyOpen) => Ok(None),
