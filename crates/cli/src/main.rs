@@ -34,6 +34,8 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let default = match cli.verbose {
+        // The demo narrates on stdout; the log's own notices would only interleave with it.
+        0 if matches!(cli.command, Command::Demo(_)) => "warn",
         0 => "info",
         1 => "debug",
         _ => "trace",

@@ -105,7 +105,8 @@ fn main() -> anyhow::Result<()> {
     if !args.url.starts_with("http://") {
         bail!("--url must be http:// (the hammer speaks plain HTTP/1.1)");
     }
-    let rate = if args.rate > 0 { args.rate } else { args.max_rate };
+    // Open loop needs rate × time entries (plus slack for the backlog of a slow start).
+    let rate = if args.rate > 0 { args.rate + args.rate / 10 } else { args.max_rate };
     let total = rate * (args.duration + args.warmup).as_secs().max(1) as usize;
     eprintln!("signing {total} entries with {} P-256 keys before the run…", args.keys);
     let started = Instant::now();

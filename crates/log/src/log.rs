@@ -406,7 +406,11 @@ impl Log {
             // Check the database outside the pool lock, then make sure nothing left the pool
             // for the database in between.
             let found = inner.stores.state.find(&entry.key, &leaf);
-            if let Some(index) = found.map_err(|e| SubmitError::Unavailable(e.to_string()))? {
+            let found = found.map_err(|e| {
+                tracing::error!(error = %e, "reading the state store failed");
+                SubmitError::Unavailable("the state store could not be read".into())
+            })?;
+            if let Some(index) = found {
                 return self.existing(index).await;
             }
             let mut pool = inner.pool.lock().expect("pool lock");
@@ -505,7 +509,9 @@ impl Log {
                 inner.metrics.storage_errors.inc();
                 seq.needs_recovery = true;
                 inner.healthy.store(false, Ordering::Relaxed);
-                Err(SubmitError::Unavailable(e.to_string()))
+                // The details (paths, errno) are for the operator's log, not for clients.
+                tracing::error!(error = %e, entries = batch.len(), "a batch failed to integrate");
+                Err(SubmitError::Unavailable("a storage failure interrupted the batch".into()))
             }
         };
         drop(seq);
