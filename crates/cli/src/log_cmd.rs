@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use axum::serve::ListenerExt;
 use clap::{Args, Subcommand};
 use serde::Serialize;
 use sig_share_log::embedded::DataDir;
@@ -95,7 +96,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let (log, public_url) = open_log(&args)?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
-        .with_context(|| format!("listening on {} (is another log running there?)", args.listen))?;
+        .with_context(|| format!("listening on {} (is another log running there?)", args.listen))?
+        // Answers are small and latency is the product: no Nagle delay.
+        .tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
     let latest = log.latest();
     eprintln!("sig-share log serving {public_url}{}", http::API_PREFIX);
     eprintln!("  origin     {}", log.config().origin);

@@ -122,10 +122,14 @@ async fn create_entry(State(app): State<App>, body: Result<Bytes, BytesRejection
 /// The `TransparencyLogEntry` for a logged entry, proven against the checkpoint it came with.
 async fn entry_response(app: &App, logged: &Logged, body: Vec<u8>) -> Result<TransparencyLogEntry, String> {
     let (log, published, index) = (app.log.clone(), logged.published.clone(), logged.index);
-    let proof = tokio::task::spawn_blocking(move || published.inclusion_proof(index, log.stores().tiles.as_ref()))
-        .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e| format!("building the inclusion proof: {e}"))?;
+    // New entries are proven from memory; only older ones (resubmissions) need to read tiles.
+    let proof = match published.inclusion_proof_in_memory(index) {
+        Some(p) => p,
+        None => tokio::task::spawn_blocking(move || published.inclusion_proof(index, log.stores().tiles.as_ref()))
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| format!("building the inclusion proof: {e}"))?,
+    };
     let p = &logged.published;
     Ok(TransparencyLogEntry::hashedrekord(&app.log_id, index, &body, p.size, &p.root, &proof, &p.checkpoint))
 }

@@ -276,6 +276,12 @@ impl Staged {
 }
 
 impl Published {
+    /// The inclusion proof of `index` against this checkpoint if the tiles kept in memory hold it:
+    /// always so for the entries of the batch that made this checkpoint. No I/O.
+    pub fn inclusion_proof_in_memory(&self, index: u64) -> Option<Vec<Hash>> {
+        merkle::inclusion_proof(&self.tiles, index, self.size).ok()
+    }
+
     /// The inclusion proof of `index` against this checkpoint, from the newest tiles kept in
     /// memory or, for older entries, from the tile store.
     pub fn inclusion_proof(&self, index: u64, tiles: &dyn ObjectStore) -> Result<Vec<Hash>, TileReadError> {
