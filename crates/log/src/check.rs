@@ -92,18 +92,24 @@ pub fn check(
         let entries = tile::parse_entry_bundle(&id, &data).map_err(|e| bad(e.to_string()))?;
         compared += 1;
         let first = b * TILE_WIDTH;
+        let leaves: Vec<Hash> = entries.iter().map(|e| Hash::leaf(e)).collect();
         if let Some(state) = state {
-            for (i, e) in entries.iter().enumerate() {
+            let mut queries = Vec::with_capacity(entries.len());
+            for (i, (e, leaf)) in entries.iter().zip(&leaves).enumerate() {
+                let key = key_of(e)
+                    .ok_or_else(|| bad(format!("entry {} is not an entry this log writes", first + i as u64)))?;
+                queries.push((key, *leaf));
+            }
+            for (i, found) in state.find_many(&queries)?.into_iter().enumerate() {
                 let index = first + i as u64;
-                let key = key_of(e).ok_or_else(|| bad(format!("entry {index} is not an entry this log writes")))?;
-                match state.find(&key, &Hash::leaf(e))? {
-                    Some(j) if j == index => {}
-                    other => return Err(bad(format!("entry {index}: the state store files it at {other:?}"))),
+                if found != Some(index) {
+                    return Err(bad(format!("entry {index}: the state store files it at {found:?}")));
                 }
             }
         }
-        let appended =
-            edge.append(entries.iter().map(|e| (Hash::leaf(e), *e))).map_err(|e| bad(format!("{id}: {e}")))?;
+        let appended = edge
+            .append(leaves.iter().zip(&entries).map(|(leaf, e)| (*leaf, *e)))
+            .map_err(|e| bad(format!("{id}: {e}")))?;
         for (tid, t) in appended.hashes.iter().filter(|(t, _)| t.is_full()) {
             compare(&reader, tid, &tile::encode_hash_tile(t.hashes()))?;
             compared += 1;

@@ -152,4 +152,8 @@ impl<S: StateStore> StateStore for Faulty<S> {
     fn lookup(&self, key: &[u8], limit: usize) -> Result<Vec<u64>, StorageError> {
         self.inner.lookup(key, limit)
     }
+
+    fn find_many(&self, queries: &[(Vec<u8>, Hash)]) -> Result<Vec<Option<u64>>, StorageError> {
+        self.inner.find_many(queries)
+    }
 }

@@ -356,16 +356,35 @@ pub fn display_key(key: &[u8]) -> String {
 
 /// The key a hashedrekord entry body is filed under: its artifact digest.
 pub fn key_of_body(body: &[u8]) -> Option<Vec<u8>> {
-    let v: serde_json::Value = serde_json::from_slice(body).ok()?;
-    let data = v.pointer("/spec/hashedRekordV002/data")?;
-    let prefix = match data.get("algorithm")?.as_str()? {
+    // Only the fields needed, borrowed: `log check` calls this once per entry.
+    #[derive(Deserialize)]
+    struct Body<'a> {
+        #[serde(borrow)]
+        spec: Spec<'a>,
+    }
+    #[derive(Deserialize)]
+    struct Spec<'a> {
+        #[serde(rename = "hashedRekordV002", borrow)]
+        hashed_rekord: HashedRekordBody<'a>,
+    }
+    #[derive(Deserialize)]
+    struct HashedRekordBody<'a> {
+        #[serde(borrow)]
+        data: Data<'a>,
+    }
+    #[derive(Deserialize)]
+    struct Data<'a> {
+        algorithm: &'a str,
+        digest: &'a str,
+    }
+    let data = serde_json::from_slice::<Body<'_>>(body).ok()?.spec.hashed_rekord.data;
+    let prefix = match data.algorithm {
         "SHA2_256" => "sha256",
         "SHA2_384" => "sha384",
         "SHA2_512" => "sha512",
         _ => return None,
     };
-    let digest = STANDARD.decode(data.get("digest")?.as_str()?).ok()?;
-    Some(digest_key(prefix, &digest))
+    Some(digest_key(prefix, &STANDARD.decode(data.digest).ok()?))
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -134,6 +134,20 @@ impl StateStore for RedbStateStore {
         Ok(table.get(record_key(key, &leaf.0).as_slice()).map_err(db_err)?.map(|v| v.value()))
     }
 
+    fn find_many(&self, queries: &[(Vec<u8>, Hash)]) -> Result<Vec<Option<u64>>, StorageError> {
+        let tx = self.db.begin_read()?;
+        let table = tx.open_table(FILED).map_err(db_err)?;
+        let mut out = Vec::with_capacity(queries.len());
+        for (key, leaf) in queries {
+            if key.is_empty() || key.len() > MAX_KEY_LEN {
+                out.push(None);
+                continue;
+            }
+            out.push(table.get(record_key(key, &leaf.0).as_slice()).map_err(db_err)?.map(|v| v.value()));
+        }
+        Ok(out)
+    }
+
     fn lookup(&self, key: &[u8], limit: usize) -> Result<Vec<u64>, StorageError> {
         if key.is_empty() || key.len() > MAX_KEY_LEN {
             return Ok(Vec::new());
