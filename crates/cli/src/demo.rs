@@ -18,8 +18,8 @@ use serde::Serialize;
 use sig_share_log::embedded::DataDir;
 use sig_share_log::rekor::{self, TransparencyLogEntry};
 use sig_share_log::{Log, LogConfig, check, http};
-use sig_share_tlog::tile::{TileDataError, TileId, TileKind};
-use sig_share_tlog::tiled::{MissingTile, TileReader, TreeEdge};
+use sig_share_tlog::tile::{TileId, TileKind};
+use sig_share_tlog::tiled::{MemoryTiles, TreeEdge};
 use sig_share_tlog::{Ed25519Verifier, SignedCheckpoint};
 
 /// Entries listed one by one; the rest are verified just as well, silently.
@@ -191,12 +191,13 @@ async fn demo(args: &DemoArgs, report: &mut DemoReport) -> anyhow::Result<()> {
             tiles.insert(id, resp.bytes().await?.to_vec());
         }
     }
-    let edge = TreeEdge::load(&Fetched(&tiles), cp.size).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let tiles = MemoryTiles(tiles);
+    let edge = TreeEdge::load(&tiles, cp.size)?;
     ensure!(edge.root() == cp.root, "the tiles give root {}, the checkpoint says {}", edge.root(), cp.root);
-    (report.tiles_audited, report.tree_size, report.root) = (tiles.len(), cp.size, cp.root.to_hex());
+    (report.tiles_audited, report.tree_size, report.root) = (tiles.0.len(), cp.size, cp.root.to_hex());
     say(
         args.json,
-        format!("audited {} tiles over HTTP: they give the signed root {} at size {}", tiles.len(), cp.root, cp.size),
+        format!("audited {} tiles over HTTP: they give the signed root {} at size {}", tiles.0.len(), cp.root, cp.size),
     );
 
     // And the offline fsck of the data directory.
@@ -209,31 +210,6 @@ async fn demo(args: &DemoArgs, report: &mut DemoReport) -> anyhow::Result<()> {
     report.check = format!("clean: {} tiles re-derived", r.tiles);
     say(args.json, format!("log check: clean, {} tiles and bundles re-derived from the entries", r.tiles));
     Ok(())
-}
-
-struct Fetched<'a>(&'a HashMap<TileId, Vec<u8>>);
-
-#[derive(Debug)]
-#[allow(dead_code)] // read through Debug
-enum FetchError {
-    Missing(MissingTile),
-    Data(TileDataError),
-}
-impl From<MissingTile> for FetchError {
-    fn from(e: MissingTile) -> Self {
-        FetchError::Missing(e)
-    }
-}
-impl From<TileDataError> for FetchError {
-    fn from(e: TileDataError) -> Self {
-        FetchError::Data(e)
-    }
-}
-impl TileReader for Fetched<'_> {
-    type Error = FetchError;
-    fn read_tile(&self, t: TileId) -> Result<Vec<u8>, FetchError> {
-        self.0.get(&t).cloned().ok_or(FetchError::Missing(MissingTile { level: t.level(), index: t.index }))
-    }
 }
 
 async fn post(client: &reqwest::Client, url: &str, body: String) -> anyhow::Result<(u16, TransparencyLogEntry)> {

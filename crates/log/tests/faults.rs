@@ -23,19 +23,10 @@ async fn run_case(dir: &std::path::Path, skip: u64, kind: FaultKind) -> (BTreeMa
     let mut acked = BTreeMap::new();
     let mut n = 0;
     for _ in 0..BATCHES + 1 {
-        let mut tasks = Vec::new();
-        for _ in 0..PER_BATCH {
-            let log = log.clone();
-            let i = n;
-            n += 1;
-            tasks.push(tokio::spawn(async move { (i, log.submit(entry("fault", i)).await) }));
-        }
-        while log.pool_depth() < PER_BATCH {
-            tokio::task::yield_now().await;
-        }
-        let _ = log.sequence().await;
-        for t in tasks {
-            let (i, r) = t.await.unwrap();
+        let first = n;
+        n += PER_BATCH;
+        let answers = submit_batch(&log, (first..n).map(|i| entry("fault", i)).collect()).await;
+        for (i, r) in (first..n).zip(answers) {
             if let Ok(l) = r {
                 assert!(acked.insert(l.index, i).is_none(), "index {} acknowledged twice", l.index);
             }
@@ -43,15 +34,8 @@ async fn run_case(dir: &std::path::Path, skip: u64, kind: FaultKind) -> (BTreeMa
     }
     // With the fault spent, the running log heals itself: one more batch goes through.
     plan.disarm();
-    let t = tokio::spawn({
-        let log = log.clone();
-        async move { log.submit(entry("fault", 100_000)).await }
-    });
-    while log.pool_depth() < 1 {
-        tokio::task::yield_now().await;
-    }
-    log.sequence().await.expect("the log recovers by itself once storage works");
-    let l = t.await.unwrap().expect("a submission after recovery is logged");
+    let l = submit_batch(&log, vec![entry("fault", 100_000)]).await.remove(0);
+    let l = l.expect("the log recovers by itself once storage works");
     acked.insert(l.index, 100_000);
     (acked, plan.fired())
 }

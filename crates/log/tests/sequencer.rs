@@ -16,19 +16,10 @@ async fn entries_are_sequenced_proven_deduplicated_and_survive_restart() {
     let plan = FaultPlan::new();
     let log = open(&dir, &plan);
     let key = signer().verifier();
-    let mut tasks = Vec::new();
-    for i in 0..700 {
-        let log = log.clone();
-        tasks.push(tokio::spawn(async move { (i, log.submit(entry("seq", i)).await) }));
-    }
-    // Let every submission reach the pool, then integrate in two batches of very different sizes.
-    while log.pool_depth() < 700 {
-        tokio::task::yield_now().await;
-    }
-    assert_eq!(log.sequence().await.unwrap(), 700);
+    // Every submission reaches the pool before one batch integrates them all.
+    let answers = submit_batch(&log, (0..700).map(|i| entry("seq", i)).collect()).await;
     let mut seen = HashSet::new();
-    for t in tasks {
-        let (i, r) = t.await.unwrap();
+    for (i, r) in answers.into_iter().enumerate() {
         let logged = r.unwrap();
         assert!(!logged.duplicate);
         assert!(seen.insert(logged.index), "index {} given twice", logged.index);
@@ -42,15 +33,7 @@ async fn entries_are_sequenced_proven_deduplicated_and_survive_restart() {
     assert_eq!(seen.len(), 700);
 
     // A second, small batch; then a duplicate of something in the first.
-    let t = tokio::spawn({
-        let log = log.clone();
-        async move { log.submit(entry("seq", 700)).await }
-    });
-    while log.pool_depth() < 1 {
-        tokio::task::yield_now().await;
-    }
-    log.sequence().await.unwrap();
-    let last = t.await.unwrap().unwrap();
+    let last = submit_batch(&log, vec![entry("seq", 700)]).await.remove(0).unwrap();
     assert_eq!(last.index, 700);
     let dup = log.submit(entry("seq", 5)).await.unwrap();
     assert!(dup.duplicate);
@@ -63,15 +46,7 @@ async fn entries_are_sequenced_proven_deduplicated_and_survive_restart() {
     drop(log);
     let log = open(&dir, &plan);
     assert_eq!((log.latest().size, log.latest().root), (701, root));
-    let t = tokio::spawn({
-        let log = log.clone();
-        async move { log.submit(entry("seq", 701)).await }
-    });
-    while log.pool_depth() < 1 {
-        tokio::task::yield_now().await;
-    }
-    log.sequence().await.unwrap();
-    assert_eq!(t.await.unwrap().unwrap().index, 701);
+    assert_eq!(submit_batch(&log, vec![entry("seq", 701)]).await[0].as_ref().unwrap().index, 701);
     let stores = log.stores();
     let r = check::check(stores.tiles.as_ref(), Some(stores.state.as_ref()), &key, &key_of, &mut |_, _| {}).unwrap();
     assert_eq!(r.size, 702);
@@ -122,15 +97,7 @@ async fn a_full_pool_pushes_back() {
         w.await.unwrap().unwrap();
     }
     // Room again.
-    let t = tokio::spawn({
-        let log = log.clone();
-        async move { log.submit(entry("full", 3)).await }
-    });
-    while log.pool_depth() < 1 {
-        tokio::task::yield_now().await;
-    }
-    log.sequence().await.unwrap();
-    assert_eq!(t.await.unwrap().unwrap().index, 3);
+    assert_eq!(submit_batch(&log, vec![entry("full", 3)]).await[0].as_ref().unwrap().index, 3);
 }
 
 #[tokio::test]

@@ -119,6 +119,29 @@ impl NodeSource for TileSet {
     }
 }
 
+/// Why a tile could not be read from a source that fails only by not having it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TileError {
+    /// The tile is not there.
+    #[error(transparent)]
+    Missing(#[from] MissingTile),
+    /// The tile is malformed.
+    #[error(transparent)]
+    Data(#[from] TileDataError),
+}
+
+/// Tiles held in memory by ID: fetched over HTTP, or made by a test.
+#[derive(Debug, Clone, Default)]
+pub struct MemoryTiles(pub HashMap<TileId, Vec<u8>>);
+
+impl TileReader for MemoryTiles {
+    type Error = TileError;
+
+    fn read_tile(&self, t: TileId) -> Result<Vec<u8>, TileError> {
+        self.0.get(&t).cloned().ok_or(TileError::Missing(MissingTile { level: t.level(), index: t.index }))
+    }
+}
+
 /// Reads hash tiles from wherever a log keeps them.
 pub trait TileReader {
     /// Why a tile could not be read.
@@ -375,31 +398,7 @@ mod tests {
             }
         }
         // Reload the edge from what was written and keep going.
-        struct Files(HashMap<TileId, Vec<u8>>);
-        #[derive(Debug)]
-        enum E {
-            #[allow(dead_code)]
-            Missing(MissingTile),
-            #[allow(dead_code)]
-            Data(TileDataError),
-        }
-        impl From<MissingTile> for E {
-            fn from(e: MissingTile) -> E {
-                E::Missing(e)
-            }
-        }
-        impl From<TileDataError> for E {
-            fn from(e: TileDataError) -> E {
-                E::Data(e)
-            }
-        }
-        impl TileReader for Files {
-            type Error = E;
-            fn read_tile(&self, t: TileId) -> Result<Vec<u8>, E> {
-                self.0.get(&t).cloned().ok_or(E::Missing(MissingTile { level: t.level(), index: t.index }))
-            }
-        }
-        let files = Files(written);
+        let files = MemoryTiles(written);
         let loaded = TreeEdge::load(&files, edge.size()).unwrap();
         assert_eq!(loaded, edge);
         let tree = TiledTree::new(&files, edge.size());

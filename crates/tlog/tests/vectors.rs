@@ -11,8 +11,8 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::Deserialize;
 use sig_share_tlog::merkle::{self, MemoryTree};
-use sig_share_tlog::tile::{self, TileDataError, TileId};
-use sig_share_tlog::tiled::{MissingTile, TileReader, TiledTree, TreeEdge};
+use sig_share_tlog::tile::{self, TileId};
+use sig_share_tlog::tiled::{MissingTile, TileError, TileReader, TiledTree, TreeEdge};
 use sig_share_tlog::{Checkpoint, Ed25519Signer, Ed25519Verifier, Hash, SignedCheckpoint, subtree};
 
 fn json_files(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -134,30 +134,11 @@ fn transparency_dev_merkle_vectors() {
 /// Tessera's golden log read straight from its directory.
 struct TesseraDir(PathBuf);
 
-#[derive(Debug)]
-#[allow(dead_code)] // the fields are read through Debug in failure messages
-enum ReadError {
-    Missing(MissingTile),
-    Data(TileDataError),
-}
-
-impl From<MissingTile> for ReadError {
-    fn from(e: MissingTile) -> Self {
-        ReadError::Missing(e)
-    }
-}
-
-impl From<TileDataError> for ReadError {
-    fn from(e: TileDataError) -> Self {
-        ReadError::Data(e)
-    }
-}
-
 impl TileReader for TesseraDir {
-    type Error = ReadError;
-    fn read_tile(&self, t: TileId) -> Result<Vec<u8>, ReadError> {
+    type Error = TileError;
+    fn read_tile(&self, t: TileId) -> Result<Vec<u8>, TileError> {
         fs::read(self.0.join(t.path()))
-            .map_err(|_| ReadError::Missing(MissingTile { level: t.level(), index: t.index }))
+            .map_err(|_| TileError::Missing(MissingTile { level: t.level(), index: t.index }))
     }
 }
 

@@ -10,7 +10,7 @@ use aws_lc_rs::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair, KeyPair
 use sig_share_log::faults::{FaultPlan, Faulty};
 use sig_share_log::fs::FsObjectStore;
 use sig_share_log::state::RedbStateStore;
-use sig_share_log::{Log, LogConfig, NewEntry, Stores, rekor};
+use sig_share_log::{Log, LogConfig, Logged, NewEntry, Stores, SubmitError, rekor};
 use sig_share_tlog::Ed25519Signer;
 
 pub const ORIGIN: &str = "log.test.example";
@@ -47,6 +47,28 @@ pub fn tempdir() -> (tempfile::TempDir, PathBuf) {
 pub fn entry(tag: &str, i: usize) -> NewEntry {
     let data = format!("{{\"test\":\"{tag}\",\"i\":{i}}}").into_bytes();
     NewEntry { data, key: format!("key:{tag}:{}", i % 3).into_bytes() }
+}
+
+/// Submits new, distinct `entries` concurrently, waits until all of them are in the pool,
+/// integrates them as one batch, and returns each submitter's answer in order.
+pub async fn submit_batch(log: &Log, entries: Vec<NewEntry>) -> Vec<Result<Logged, SubmitError>> {
+    let n = entries.len();
+    let tasks: Vec<_> = entries
+        .into_iter()
+        .map(|e| {
+            let log = log.clone();
+            tokio::spawn(async move { log.submit(e).await })
+        })
+        .collect();
+    while log.pool_depth() < n {
+        tokio::task::yield_now().await;
+    }
+    let _ = log.sequence().await;
+    let mut out = Vec::with_capacity(n);
+    for t in tasks {
+        out.push(t.await.unwrap());
+    }
+    out
 }
 
 /// A P-256 key that signs real hashedrekord requests.
