@@ -77,6 +77,16 @@ pub fn origin_for(public_url: &str) -> anyhow::Result<String> {
 
 /// Opens the log in `args.data` and returns it with its public URL.
 pub fn open_log(args: &ServeArgs) -> anyhow::Result<(Log, String)> {
+    if args.period < LogConfig::MIN_PERIOD {
+        anyhow::bail!("--period must be at least {:?}", LogConfig::MIN_PERIOD);
+    }
+    if args.public_url.is_none() && args.origin.is_none() && args.listen.ip().is_unspecified() {
+        anyhow::bail!(
+            "listening on all interfaces ({}): pass --public-url with the address clients use, \
+             which names the log (its checkpoint origin)",
+            args.listen
+        );
+    }
     let public_url = args.public_url.clone().unwrap_or_else(|| format!("http://{}", args.listen));
     let origin = match &args.origin {
         Some(o) => o.clone(),
