@@ -22,7 +22,7 @@ fn demo_then_check_then_tamper() {
     let report: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(report["ok"], true);
     assert_eq!(report["tree_size"], 300);
-    assert_eq!(report["duplicate_returned_index"].is_u64(), true);
+    assert!(report["duplicate_returned_index"].is_u64());
     assert_eq!(report["bad_signature_status"], 400);
 
     let (code, out, _) = sig_share(&["log", "check", "--data", data_s]);
