@@ -417,7 +417,11 @@ impl Log {
                 SubmitError::Unavailable("the state store could not be read".into())
             })?;
             if let Some(index) = found {
-                return self.existing(index).await;
+                let published = self.latest();
+                if index < published.size {
+                    inner.metrics.duplicates.inc();
+                    return Ok(Logged { index, duplicate: true, published });
+                }
             }
             let mut pool = inner.pool.lock().expect("pool lock");
             if pool.epoch != epoch {
@@ -425,8 +429,13 @@ impl Log {
                 continue;
             }
             if let Some(slot) = pool.pending.get(&leaf) {
+                // Queued, or committed and about to be published: wait with its submitter.
                 inner.metrics.duplicates.inc();
                 break (slot.outcome.subscribe(), true);
+            }
+            if found.is_some() {
+                // Committed, but its batch failed before publication; recovery will publish it.
+                return Err(SubmitError::Unavailable("the entry is logged but not yet published".into()));
             }
             if pool.queue.len() >= inner.config.pool_size {
                 inner.metrics.reject("pool_full");
@@ -448,17 +457,6 @@ impl Log {
         };
         let (index, published) = outcome?;
         Ok(Logged { index, duplicate, published })
-    }
-
-    /// An entry already in the state store.
-    async fn existing(&self, index: u64) -> Result<Logged, SubmitError> {
-        self.inner.metrics.duplicates.inc();
-        let published = self.latest();
-        if index >= published.size {
-            // Committed, but its batch's publication failed; recovery will publish it.
-            return Err(SubmitError::Unavailable("the entry is logged but not yet published".into()));
-        }
-        Ok(Logged { index, duplicate: true, published })
     }
 
     /// Runs the sequencer until the log is dropped: integrates the pool every period.
