@@ -15,8 +15,8 @@ use aws_lc_rs::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair, KeyPair
 use base64::Engine;
 use sig_share_log::check::read_entry;
 use sig_share_log::embedded::DataDir;
-use sig_share_log::log::StoreTiles;
 use sig_share_log::rekor::{self, TransparencyLogEntry};
+use sig_share_log::tiles::StoreTiles;
 use sig_share_tlog::tiled::TiledTree;
 use sig_share_tlog::{SignedCheckpoint, merkle};
 

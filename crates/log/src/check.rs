@@ -5,8 +5,9 @@ use sig_share_tlog::tile::{self, TILE_WIDTH, TileId, TileKind};
 use sig_share_tlog::tiled::{TileReader, TreeEdge};
 use sig_share_tlog::{Ed25519Verifier, Hash, SignedCheckpoint};
 
-use crate::log::{CHECKPOINT_KEY, StoreTiles, TileReadError};
+use crate::log::CHECKPOINT_KEY;
 use crate::storage::{ObjectStore, StateStore, StorageError};
+use crate::tiles::{StoreTiles, TileReadError};
 
 /// What a clean check covered.
 #[derive(Debug, Clone, PartialEq, Eq)]

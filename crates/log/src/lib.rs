@@ -1,6 +1,7 @@
 //! sig-share's transparency log: a C2SP tlog-tiles log with a Rekor v2 write API.
 //!
-//! - [`log`]: the submission pool, the sequencer and crash recovery;
+//! - [`log`]: the submission pool, the sequencer and crash recovery (with the staged batch of
+//!   `staging`); [`tiles`]: reading tiles back for proofs;
 //! - [`storage`]: the two storage interfaces, with [`fs`] and [`state`] as the embedded backends
 //!   and [`faults`] for failure-injection tests;
 //! - [`rekor`]: the hashedrekord 0.0.2 request, its signature check and the entry body;
@@ -14,7 +15,9 @@ pub mod http;
 pub mod log;
 pub mod metrics;
 pub mod rekor;
+mod staging;
 pub mod state;
 pub mod storage;
+pub mod tiles;
 
 pub use crate::log::{Log, LogConfig, Logged, NewEntry, Stores, SubmitError};

@@ -19,19 +19,19 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-use sig_share_tlog::merkle::{self, NodeSource};
-use sig_share_tlog::tile::{self, TileDataError, TileId};
-use sig_share_tlog::tiled::{MissingTile, TileReader, TileSet, TiledTree, TreeEdge};
+use sig_share_tlog::merkle;
+use sig_share_tlog::tile;
+use sig_share_tlog::tiled::{TileSet, TiledTree, TreeEdge};
 use sig_share_tlog::{Checkpoint, Ed25519Signer, Hash, SignedCheckpoint};
 use tokio::sync::watch;
 
 use crate::metrics::Metrics;
+use crate::staging::{STAGING_KEY, Staged};
 use crate::storage::{Commit, Filed, ObjectStore, StateStore, StorageError, TreeHead};
+use crate::tiles::{Layered, StoreTiles, TileReadError};
 
 /// The object key of the public checkpoint in the tile store.
 pub const CHECKPOINT_KEY: &str = "checkpoint";
-/// The single key the batch being committed is staged under.
-const STAGING_KEY: &str = "pending";
 
 /// How the log runs.
 #[derive(Clone, Debug)]
@@ -198,83 +198,6 @@ impl std::fmt::Debug for Log {
     }
 }
 
-/// Reads tiles out of an object store.
-pub struct StoreTiles<'a>(pub &'a dyn ObjectStore);
-
-impl std::fmt::Debug for StoreTiles<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("StoreTiles")
-    }
-}
-
-/// Why a tile could not be read.
-#[derive(Debug, thiserror::Error)]
-pub enum TileReadError {
-    /// Storage failed.
-    #[error(transparent)]
-    Storage(#[from] StorageError),
-    /// The tile is not there.
-    #[error(transparent)]
-    Missing(#[from] MissingTile),
-    /// The tile is malformed.
-    #[error(transparent)]
-    Data(#[from] TileDataError),
-}
-
-impl TileReader for StoreTiles<'_> {
-    type Error = TileReadError;
-
-    fn read_tile(&self, t: TileId) -> Result<Vec<u8>, TileReadError> {
-        self.0.get(&t.path())?.ok_or(TileReadError::Missing(MissingTile { level: t.level(), index: t.index }))
-    }
-}
-
-/// The batch staged before its commit: the new head's size and root, and every object to write.
-struct Staged {
-    size: u64,
-    root: Hash,
-    objects: Vec<(String, Vec<u8>)>,
-}
-
-impl Staged {
-    fn encode(&self) -> Vec<u8> {
-        let total: usize = self.objects.iter().map(|(k, v)| k.len() + v.len() + 8).sum();
-        let mut out = Vec::with_capacity(40 + total);
-        out.extend_from_slice(&self.size.to_be_bytes());
-        out.extend_from_slice(&self.root.0);
-        for (k, v) in &self.objects {
-            out.extend_from_slice(&(k.len() as u32).to_be_bytes());
-            out.extend_from_slice(k.as_bytes());
-            out.extend_from_slice(&(v.len() as u32).to_be_bytes());
-            out.extend_from_slice(v);
-        }
-        out
-    }
-
-    fn decode(data: &[u8]) -> Result<Staged, StorageError> {
-        let bad = || StorageError::Corrupt("staged batch is malformed".into());
-        if data.len() < 40 {
-            return Err(bad());
-        }
-        let size = u64::from_be_bytes(data[..8].try_into().expect("8 bytes"));
-        let root = Hash(data[8..40].try_into().expect("32 bytes"));
-        let mut rest = &data[40..];
-        let mut objects = Vec::new();
-        let take = |rest: &mut &[u8]| -> Result<Vec<u8>, StorageError> {
-            let len = u32::from_be_bytes(rest.get(..4).ok_or_else(bad)?.try_into().expect("4 bytes")) as usize;
-            let v = rest.get(4..4 + len).ok_or_else(bad)?.to_vec();
-            *rest = &rest[4 + len..];
-            Ok(v)
-        };
-        while !rest.is_empty() {
-            let k = String::from_utf8(take(&mut rest)?).map_err(|_| bad())?;
-            let v = take(&mut rest)?;
-            objects.push((k, v));
-        }
-        Ok(Staged { size, root, objects })
-    }
-}
-
 impl Published {
     /// The inclusion proof of `index` against this checkpoint if the tiles kept in memory hold it:
     /// always so for the entries of the batch that made this checkpoint. No I/O.
@@ -291,23 +214,6 @@ impl Published {
             merkle::ProveError::Source(e) => e,
             merkle::ProveError::Invalid(e) => TileReadError::Storage(StorageError::Corrupt(e.to_string())),
         })
-    }
-}
-
-/// Hashes from memory when there, else from storage.
-struct Layered<'a, 'r> {
-    mem: &'a TileSet,
-    disk: TiledTree<'r, StoreTiles<'r>>,
-}
-
-impl NodeSource for Layered<'_, '_> {
-    type Error = TileReadError;
-
-    fn node(&self, height: u8, index: u64) -> Result<Hash, TileReadError> {
-        match self.mem.node(height, index) {
-            Ok(h) => Ok(h),
-            Err(_) => self.disk.node(height, index),
-        }
     }
 }
 
@@ -634,24 +540,4 @@ fn recover(config: &LogConfig, signer: &Ed25519Signer, stores: &Stores) -> Resul
     let checkpoint: Arc<str> = String::from_utf8(head.checkpoint).expect("verified notes are UTF-8").into();
     let published = Published { size: head.size, root: head.root, checkpoint, tiles: edge.tile_set() };
     Ok((edge, published))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn staged_batches_round_trip_and_refuse_garbage() {
-        let s = Staged {
-            size: 7,
-            root: Hash::leaf(b"x"),
-            objects: vec![("tile/0/000.p/7".into(), vec![1; 224]), ("tile/entries/000.p/7".into(), vec![])],
-        };
-        let d = Staged::decode(&s.encode()).unwrap();
-        assert_eq!((d.size, d.root, &d.objects), (s.size, s.root, &s.objects));
-        let mut bad = s.encode();
-        bad.truncate(bad.len() - 3);
-        assert!(Staged::decode(&bad).is_err());
-        assert!(Staged::decode(&[0; 10]).is_err());
-    }
 }
