@@ -171,8 +171,6 @@ struct Pool {
 
 struct Sequencer {
     edge: TreeEdge,
-    /// Set after a failed batch: storage must be re-read before the next one.
-    needs_recovery: bool,
 }
 
 struct Inner {
@@ -247,7 +245,7 @@ impl Log {
             stores,
             pool: Mutex::default(),
             latest: RwLock::new(Arc::new(published)),
-            sequencer: Mutex::new(Sequencer { edge, needs_recovery: false }),
+            sequencer: Mutex::new(Sequencer { edge }),
             healthy: AtomicBool::new(true),
             metrics,
         };
@@ -284,7 +282,8 @@ impl Log {
         self.inner.latest.read().expect("latest lock").clone()
     }
 
-    /// False while a failed batch awaits recovery.
+    /// False while a failed batch awaits recovery; the sequencer re-reads storage before the
+    /// next batch.
     pub fn healthy(&self) -> bool {
         self.inner.healthy.load(Ordering::Relaxed)
     }
@@ -365,7 +364,7 @@ impl Log {
         Ok(Logged { index, duplicate, published })
     }
 
-    /// Runs the sequencer until the log is dropped: integrates the pool every period.
+    /// Runs the sequencer forever, integrating the pool every period; abort the task to stop it.
     pub async fn run_sequencer(self) {
         let mut tick = tokio::time::interval(self.inner.config.period);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -388,10 +387,10 @@ impl Log {
     fn sequence_blocking(&self) -> Result<usize, LogError> {
         let inner = &self.inner;
         let mut seq = inner.sequencer.lock().expect("sequencer lock");
-        if seq.needs_recovery {
+        if !inner.healthy.load(Ordering::Relaxed) {
+            // A failed batch left storage in doubt: re-read it before the next one.
             let (edge, published) = recover(&inner.config, &inner.signer, &inner.stores)?;
             seq.edge = edge;
-            seq.needs_recovery = false;
             inner.healthy.store(true, Ordering::Relaxed);
             self.publish(Arc::new(published));
         }
@@ -417,7 +416,6 @@ impl Log {
             }
             Err(e) => {
                 inner.metrics.storage_errors.inc();
-                seq.needs_recovery = true;
                 inner.healthy.store(false, Ordering::Relaxed);
                 // The details (paths, errno) are for the operator's log, not for clients.
                 tracing::error!(error = %e, entries = batch.len(), "a batch failed to integrate");
@@ -458,8 +456,7 @@ impl Log {
         let (size, root) = (edge.size(), edge.root());
         let checkpoint = Checkpoint::new(&config.origin, size, root).sign(signer).to_text();
 
-        let mut objects: Vec<(String, Vec<u8>)> =
-            appended.bundles.iter().map(|(id, b)| (id.path(), b.clone())).collect();
+        let mut objects: Vec<(String, Vec<u8>)> = appended.bundles.into_iter().map(|(id, b)| (id.path(), b)).collect();
         objects.extend(appended.hashes.iter().map(|(id, t)| (id.path(), tile::encode_hash_tile(t.hashes()))));
         let staged = Staged { size, root, objects };
         stores.staging.put(STAGING_KEY, &staged.encode())?;
@@ -493,13 +490,9 @@ impl Log {
                 tracing::warn!(error = %first, size, "batch write failed; checking what storage holds");
                 let (recovered, _) = recover(config, signer, stores)
                     .map_err(|e| LogError::Inconsistent(format!("{first}; recovery also failed: {e}")))?;
-                if recovered.size() == size && recovered.root() == root {
-                    seq.edge = recovered;
-                    Ok(fresh)
-                } else {
-                    seq.edge = recovered;
-                    Err(first)
-                }
+                let committed = recovered.size() == size && recovered.root() == root;
+                seq.edge = recovered;
+                if committed { Ok(fresh) } else { Err(first) }
             }
         }
     }

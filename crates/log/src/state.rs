@@ -15,6 +15,14 @@ const HEAD_KEY: &str = "head";
 /// The most entries one lookup reads before sorting by index.
 const MAX_SCAN: usize = 100_000;
 
+/// The index filed under (`key`, `leaf`) in one snapshot of the table.
+fn get_filed(table: &redb::ReadOnlyTable<&[u8], u64>, key: &[u8], leaf: &Hash) -> Result<Option<u64>, StorageError> {
+    if key.is_empty() || key.len() > MAX_KEY_LEN {
+        return Ok(None);
+    }
+    Ok(table.get(record_key(key, &leaf.0).as_slice()).map_err(db_err)?.map(|v| v.value()))
+}
+
 fn record_key(key: &[u8], leaf: &[u8; 32]) -> Vec<u8> {
     let mut k = Vec::with_capacity(1 + key.len() + 32);
     k.push(key.len() as u8);
@@ -126,26 +134,14 @@ impl StateStore for RedbStateStore {
     }
 
     fn find(&self, key: &[u8], leaf: &Hash) -> Result<Option<u64>, StorageError> {
-        if key.is_empty() || key.len() > MAX_KEY_LEN {
-            return Ok(None);
-        }
         let tx = self.db.begin_read()?;
-        let table = tx.open_table(FILED).map_err(db_err)?;
-        Ok(table.get(record_key(key, &leaf.0).as_slice()).map_err(db_err)?.map(|v| v.value()))
+        get_filed(&tx.open_table(FILED).map_err(db_err)?, key, leaf)
     }
 
     fn find_many(&self, queries: &[(Vec<u8>, Hash)]) -> Result<Vec<Option<u64>>, StorageError> {
         let tx = self.db.begin_read()?;
         let table = tx.open_table(FILED).map_err(db_err)?;
-        let mut out = Vec::with_capacity(queries.len());
-        for (key, leaf) in queries {
-            if key.is_empty() || key.len() > MAX_KEY_LEN {
-                out.push(None);
-                continue;
-            }
-            out.push(table.get(record_key(key, &leaf.0).as_slice()).map_err(db_err)?.map(|v| v.value()));
-        }
-        Ok(out)
+        queries.iter().map(|(key, leaf)| get_filed(&table, key, leaf)).collect()
     }
 
     fn lookup(&self, key: &[u8], limit: usize) -> Result<Vec<u64>, StorageError> {
