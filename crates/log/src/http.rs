@@ -107,11 +107,13 @@ async fn create_entry(State(app): State<App>, body: Result<Bytes, BytesRejection
                 r.headers_mut().insert("x-log-index", HeaderValue::from(logged.index));
                 r
             }
-            Err(msg) => unavailable(msg, period),
+            Err(msg) => {
+                // The details (paths, errno) are for the operator's log, not for clients.
+                tracing::error!(error = %msg, index = logged.index, "answering a logged entry failed");
+                unavailable("the entry is logged but its proof could not be built; resubmit it".into(), period)
+            }
         },
-        Err(SubmitError::PoolFull { retry_after_secs }) => {
-            unavailable(format!("the log is at capacity; retry in {retry_after_secs} s"), retry_after_secs)
-        }
+        Err(e @ SubmitError::PoolFull { retry_after_secs }) => unavailable(e.to_string(), retry_after_secs),
         Err(e @ (SubmitError::TooLarge(_) | SubmitError::BadKey(_))) => {
             error(StatusCode::BAD_REQUEST, 3, e.to_string())
         }
