@@ -17,7 +17,7 @@ use clap::Args;
 use serde::Serialize;
 use sig_share_log::embedded::DataDir;
 use sig_share_log::rekor::{self, TransparencyLogEntry};
-use sig_share_log::{Log, LogConfig, check, http};
+use sig_share_log::{EntryFormat, Log, LogConfig, check, http};
 use sig_share_tlog::tile::{TileId, TileKind};
 use sig_share_tlog::tiled::{MemoryTiles, TreeEdge};
 use sig_share_tlog::{Ed25519Verifier, SignedCheckpoint};
@@ -202,8 +202,14 @@ async fn demo(args: &DemoArgs, report: &mut DemoReport) -> anyhow::Result<()> {
 
     // And the offline fsck of the data directory.
     let stores = log.stores();
-    let r =
-        check::check(stores.tiles.as_ref(), Some(stores.state.as_ref()), &key, &rekor::key_of_body, &mut |_, _| {})?;
+    let r = check::check(
+        stores.tiles.as_ref(),
+        Some(stores.state.as_ref()),
+        &key,
+        EntryFormat::TlogTiles,
+        &rekor::key_of_body,
+        &mut |_, _| {},
+    )?;
     if r.size != cp.size {
         bail!("log check saw size {}, the checkpoint says {}", r.size, cp.size);
     }

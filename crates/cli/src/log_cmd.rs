@@ -10,7 +10,7 @@ use axum::serve::ListenerExt;
 use clap::{Args, Subcommand};
 use serde::Serialize;
 use sig_share_log::embedded::DataDir;
-use sig_share_log::{Log, LogConfig, check, http, rekor};
+use sig_share_log::{EntryFormat, Log, LogConfig, check, http, rekor};
 
 #[derive(Subcommand, Debug)]
 pub enum LogCommand {
@@ -219,7 +219,7 @@ fn run_check(args: &CheckArgs) -> Result<check::CheckReport, CheckFailure> {
         eprintln!("note: a running log holds the state database; checking the published tiles only");
     }
     let state = state.as_ref().map(|s| s as &dyn sig_share_log::storage::StateStore);
-    check::check(&tiles, state, &key, &rekor::key_of_body, &mut progress).map_err(|e| match e {
+    check::check(&tiles, state, &key, EntryFormat::TlogTiles, &rekor::key_of_body, &mut progress).map_err(|e| match e {
         check::CheckError::Inconsistent(msg) => CheckFailure::Inconsistent(msg),
         other => CheckFailure::CouldNot(other.into()),
     })

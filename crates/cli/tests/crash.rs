@@ -13,6 +13,7 @@ use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair, KeyPair};
 use base64::Engine;
+use sig_share_log::EntryFormat;
 use sig_share_log::check::read_entry;
 use sig_share_log::embedded::DataDir;
 use sig_share_log::rekor::{self, TransparencyLogEntry};
@@ -187,7 +188,11 @@ async fn sigkill_at_random_moments_loses_nothing() {
     assert!(seen.acked.len() > 100, "too little load to mean anything: {} acknowledged", seen.acked.len());
     for (&index, entry) in &seen.acked {
         assert!(index < final_size, "acknowledged entry {index} is beyond the final size {final_size}");
-        assert_eq!(&read_entry(&tiles, index, final_size).unwrap(), entry, "entry {index} changed or vanished");
+        assert_eq!(
+            &read_entry(&tiles, EntryFormat::TlogTiles, index, final_size).unwrap(),
+            entry,
+            "entry {index} changed or vanished"
+        );
     }
     let final_cp =
         SignedCheckpoint::verify(&std::fs::read(data.join("log/checkpoint")).unwrap(), &vkey).unwrap().checkpoint;

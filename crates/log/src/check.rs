@@ -5,6 +5,7 @@ use sig_share_tlog::tile::{self, TILE_WIDTH, TileId, TileKind};
 use sig_share_tlog::tiled::{TileReader, TreeEdge};
 use sig_share_tlog::{Ed25519Verifier, Hash, SignedCheckpoint};
 
+use crate::format::EntryFormat;
 use crate::log::CHECKPOINT_KEY;
 use crate::storage::{ObjectStore, StateStore, StorageError};
 use crate::tiles::{StoreTiles, TileReadError};
@@ -43,11 +44,16 @@ fn bad(msg: String) -> CheckError {
 }
 
 /// Reads entry `index` of the tree of `size` entries from its entry bundle.
-pub fn read_entry(tiles: &dyn ObjectStore, index: u64, size: u64) -> Result<Vec<u8>, TileReadError> {
-    let id = TileId::at_size(TileKind::Entries, index / TILE_WIDTH, size)
+pub fn read_entry(
+    tiles: &dyn ObjectStore,
+    format: EntryFormat,
+    index: u64,
+    size: u64,
+) -> Result<Vec<u8>, TileReadError> {
+    let id = TileId::at_size(format.bundles().kind(), index / TILE_WIDTH, size)
         .ok_or(TileReadError::Storage(StorageError::Corrupt(format!("entry {index} is beyond size {size}"))))?;
     let bundle = StoreTiles(tiles).read_tile(id)?;
-    let entries = tile::parse_entry_bundle(&id, &bundle)?;
+    let entries = format.bundles().split(&id, &bundle)?;
     Ok(entries[(index % TILE_WIDTH) as usize].to_vec())
 }
 
@@ -58,14 +64,15 @@ pub fn read_entry(tiles: &dyn ObjectStore, index: u64, size: u64) -> Result<Vec<
 /// 3. every entry bundle parses, every hash tile (full tiles, and the partial tiles of the
 ///    checkpoint's size) equals the one re-derived from the entries, and the root is the
 ///    checkpoint's;
-/// 4. with a state store, every entry is filed under the key `key_of` derives from it, at its
-///    index.
+/// 4. with a state store, every entry is filed under the key `key_of` derives from it (given the
+///    entry as it was submitted), at its index.
 ///
 /// `progress` is called with (entries checked, total) after each bundle.
 pub fn check(
     tiles: &dyn ObjectStore,
     state: Option<&dyn StateStore>,
     key: &Ed25519Verifier,
+    format: EntryFormat,
     key_of: &dyn Fn(&[u8]) -> Option<Vec<u8>>,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<CheckReport, CheckError> {
@@ -84,22 +91,27 @@ pub fn check(
         }
     }
     let reader = StoreTiles(tiles);
-    let mut edge = TreeEdge::empty();
+    let kind = format.bundles().kind();
+    let mut edge = TreeEdge::empty_with(format.bundles());
     let mut compared = 0u64;
-    let bundles = TileId::count_at(TileKind::Entries, cp.size);
+    let bundles = TileId::count_at(kind, cp.size);
     for b in 0..bundles {
-        let id = TileId::at_size(TileKind::Entries, b, cp.size).expect("bundle within size");
+        let id = TileId::at_size(kind, b, cp.size).expect("bundle within size");
         let data = reader.read_tile(id).map_err(|e| bad(format!("{id}: {e}")))?;
-        let entries = tile::parse_entry_bundle(&id, &data).map_err(|e| bad(e.to_string()))?;
+        let entries = format.bundles().split(&id, &data).map_err(|e| bad(e.to_string()))?;
         compared += 1;
         let first = b * TILE_WIDTH;
-        let leaves: Vec<Hash> = entries.iter().map(|e| Hash::leaf(e)).collect();
+        let mut stored = Vec::with_capacity(entries.len());
+        for (i, e) in entries.iter().enumerate() {
+            stored.push(format.unstamp(e).map_err(|e| bad(format!("entry {}: {e}", first + i as u64)))?);
+        }
+        let leaves: Vec<Hash> = stored.iter().map(|s| s.leaf).collect();
         if let Some(state) = state {
             let mut queries = Vec::with_capacity(entries.len());
-            for (i, (e, leaf)) in entries.iter().zip(&leaves).enumerate() {
-                let key = key_of(e)
+            for (i, s) in stored.iter().enumerate() {
+                let key = key_of(&s.pending)
                     .ok_or_else(|| bad(format!("entry {} is not an entry this log writes", first + i as u64)))?;
-                queries.push((key, *leaf));
+                queries.push((key, s.filed));
             }
             for (i, found) in state.find_many(&queries)?.into_iter().enumerate() {
                 let index = first + i as u64;

@@ -21,7 +21,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Serialize;
-use sig_share_tlog::TileId;
+use sig_share_tlog::{TileId, TileKind};
 
 use crate::log::{Log, Logged, NewEntry, SubmitError};
 use crate::rekor::{self, TransparencyLogEntry};
@@ -114,7 +114,7 @@ async fn create_entry(State(app): State<App>, body: Result<Bytes, BytesRejection
             }
         },
         Err(e @ SubmitError::PoolFull { retry_after_secs }) => unavailable(e.to_string(), retry_after_secs),
-        Err(e @ (SubmitError::TooLarge(_) | SubmitError::BadKey(_))) => {
+        Err(e @ (SubmitError::TooLarge(_) | SubmitError::BadKey(_) | SubmitError::Malformed(_))) => {
             error(StatusCode::BAD_REQUEST, 3, e.to_string())
         }
         Err(e @ (SubmitError::Unavailable(_) | SubmitError::Timeout(_))) => unavailable(e.to_string(), period),
@@ -143,8 +143,9 @@ async fn checkpoint(State(app): State<App>) -> Response {
 
 async fn tile(State(app): State<App>, Path(path): Path<String>) -> Response {
     let full = format!("tile/{path}");
-    let Ok(id) = TileId::parse_path(&full) else {
-        return error(StatusCode::BAD_REQUEST, 3, format!("not a tlog-tiles path: {}", truncated(&full)));
+    let id = match TileId::parse_path(&full) {
+        Ok(id) if id.kind != TileKind::Data => id,
+        _ => return error(StatusCode::BAD_REQUEST, 3, format!("not a tlog-tiles path: {}", truncated(&full))),
     };
     let log = app.log.clone();
     let key = id.path();
@@ -200,7 +201,8 @@ async fn index(State(app): State<App>, Path(digest): Path<String>) -> Response {
         let tiles = log.stores().tiles.as_ref();
         let mut entries = Vec::with_capacity(indices.len());
         for i in indices {
-            let body = crate::check::read_entry(tiles, i, published.size).map_err(|e| e.to_string())?;
+            let body = crate::check::read_entry(tiles, app.log.config().format, i, published.size)
+                .map_err(|e| e.to_string())?;
             let proof = published.inclusion_proof(i, tiles).map_err(|e| e.to_string())?;
             entries.push(TransparencyLogEntry::hashedrekord(
                 &log_id,

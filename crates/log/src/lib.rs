@@ -4,12 +4,15 @@
 //!   `staging`); [`tiles`]: reading tiles back for proofs;
 //! - [`storage`]: the two storage interfaces, with [`fs`] and [`state`] as the embedded backends
 //!   and [`faults`] for failure-injection tests;
+//! - [`format`]: what a log's entries are (tlog-tiles entries, or static-ct-api certificate
+//!   leaves stamped at sequencing) and extra checkpoint signatures;
 //! - [`rekor`]: the hashedrekord 0.0.2 request, its signature check and the entry body;
 //! - [`http`]: the HTTP API; [`metrics`]: Prometheus metrics; [`check`]: the offline fsck.
 
 pub mod check;
 pub mod embedded;
 pub mod faults;
+pub mod format;
 pub mod fs;
 pub mod http;
 pub mod log;
@@ -20,4 +23,5 @@ pub mod state;
 pub mod storage;
 pub mod tiles;
 
+pub use crate::format::{CheckpointSigner, EntryFormat};
 pub use crate::log::{Log, LogConfig, Logged, NewEntry, Stores, SubmitError};

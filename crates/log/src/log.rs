@@ -25,6 +25,7 @@ use sig_share_tlog::tiled::{TileSet, TiledTree, TreeEdge};
 use sig_share_tlog::{Checkpoint, Ed25519Signer, Hash, SignedCheckpoint};
 use tokio::sync::watch;
 
+use crate::format::{CheckpointSigner, EntryFormat};
 use crate::metrics::Metrics;
 use crate::staging::{STAGING_KEY, Staged};
 use crate::storage::{Commit, Filed, ObjectStore, StateStore, StorageError, TreeHead};
@@ -44,6 +45,10 @@ pub struct LogConfig {
     pub pool_size: usize,
     /// How long a submitter waits for its entry to be integrated.
     pub submit_timeout: Duration,
+    /// What the entries are and how they are stored.
+    pub format: EntryFormat,
+    /// Signatures every checkpoint carries beside the log's Ed25519 one.
+    pub extra_signers: Vec<Arc<dyn CheckpointSigner>>,
 }
 
 impl LogConfig {
@@ -57,6 +62,8 @@ impl LogConfig {
             period: Duration::from_secs(1),
             pool_size: 50_000,
             submit_timeout: Duration::from_secs(30),
+            format: EntryFormat::TlogTiles,
+            extra_signers: Vec::new(),
         }
     }
 }
@@ -107,6 +114,9 @@ pub enum SubmitError {
     /// The entry cannot go in an entry bundle.
     #[error("entry of {0} bytes exceeds the {max}-byte limit", max = tile::MAX_ENTRY_SIZE)]
     TooLarge(usize),
+    /// The entry is not of the kind this log holds.
+    #[error("{0}")]
+    Malformed(String),
     /// Integration failed; the entry may or may not have been logged. Resubmitting is safe:
     /// a logged entry comes back as a duplicate.
     #[error("the log could not integrate the entry ({0}); resubmit it")]
@@ -125,6 +135,10 @@ pub struct Published {
     pub root: Hash,
     /// The signed checkpoint note.
     pub checkpoint: Arc<str>,
+    /// When the batch that made this checkpoint was sequenced (milliseconds since the epoch),
+    /// also the timestamp of its entries in logs whose leaves carry one; 0 when the checkpoint
+    /// was re-read from storage rather than made by this process.
+    pub timestamp_ms: u64,
     tiles: TileSet,
 }
 
@@ -171,6 +185,8 @@ struct Pool {
 
 struct Sequencer {
     edge: TreeEdge,
+    /// The newest batch time handed out: batch times never go backwards, even if the clock does.
+    last_timestamp_ms: u64,
 }
 
 struct Inner {
@@ -231,7 +247,7 @@ impl Log {
         }
         if stores.state.head()?.is_none() {
             let root = Hash::empty();
-            let checkpoint = Checkpoint::new(&config.origin, 0, root).sign(&signer).to_text().into_bytes();
+            let checkpoint = sign_checkpoint(&config, &signer, 0, root, now_ms())?.into_bytes();
             let head = TreeHead { size: 0, root, checkpoint };
             stores.state.commit(None, &Commit { head: &head, filed: &[] })?;
             tracing::info!(origin = %config.origin, "created a new, empty log");
@@ -245,7 +261,7 @@ impl Log {
             stores,
             pool: Mutex::default(),
             latest: RwLock::new(Arc::new(published)),
-            sequencer: Mutex::new(Sequencer { edge }),
+            sequencer: Mutex::new(Sequencer { edge, last_timestamp_ms: 0 }),
             healthy: AtomicBool::new(true),
             metrics,
         };
@@ -310,6 +326,10 @@ impl Log {
         if entry.key.is_empty() || entry.key.len() > crate::storage::MAX_KEY_LEN {
             inner.metrics.reject("bad_key");
             return Err(SubmitError::BadKey(entry.key.len()));
+        }
+        if let Err(e) = inner.config.format.check_pending(&entry.data) {
+            inner.metrics.reject("malformed");
+            return Err(SubmitError::Malformed(e.to_string()));
         }
         let leaf = Hash::leaf(&entry.data);
         let mut epoch = inner.pool.lock().expect("pool lock").epoch;
@@ -449,12 +469,20 @@ impl Log {
     fn integrate(&self, seq: &mut Sequencer, batch: &[Arc<Slot>]) -> Result<Arc<Published>, LogError> {
         let Inner { config, signer, stores, .. } = &*self.inner;
         let old_size = seq.edge.size();
+        let timestamp_ms = now_ms().max(seq.last_timestamp_ms);
+        let mut leaves = Vec::with_capacity(batch.len());
+        for (i, s) in batch.iter().enumerate() {
+            let stamped = config.format.stamp(&s.entry.data, old_size + i as u64, timestamp_ms);
+            leaves.push(stamped.map_err(|e| LogError::Inconsistent(e.to_string()))?);
+        }
         let mut edge = seq.edge.clone();
         let appended = edge
-            .append(batch.iter().map(|s| (s.leaf, s.entry.data.as_slice())))
+            .append(leaves.iter().map(|(leaf, data)| (*leaf, data.as_ref())))
             .map_err(|e| LogError::Inconsistent(e.to_string()))?;
+        drop(leaves);
         let (size, root) = (edge.size(), edge.root());
-        let checkpoint = Checkpoint::new(&config.origin, size, root).sign(signer).to_text();
+        let checkpoint = sign_checkpoint(config, signer, size, root, timestamp_ms)?;
+        seq.last_timestamp_ms = timestamp_ms;
 
         let mut objects: Vec<(String, Vec<u8>)> = appended.bundles.into_iter().map(|(id, b)| (id.path(), b)).collect();
         objects.extend(appended.hashes.iter().map(|(id, t)| (id.path(), tile::encode_hash_tile(t.hashes()))));
@@ -479,7 +507,7 @@ impl Log {
                 tiles.insert(id.level(), id.index, t);
             }
         }
-        let fresh = Arc::new(Published { size, root, checkpoint: checkpoint.into(), tiles });
+        let fresh = Arc::new(Published { size, root, checkpoint: checkpoint.into(), timestamp_ms, tiles });
         match published {
             Ok(()) => {
                 seq.edge = edge;
@@ -519,7 +547,7 @@ fn recover(config: &LogConfig, signer: &Ed25519Signer, stores: &Stores) -> Resul
             stores.tiles.put_many(&staged.objects)?;
         }
     }
-    let edge = TreeEdge::load(&StoreTiles(stores.tiles.as_ref()), head.size)
+    let edge = TreeEdge::load_with(&StoreTiles(stores.tiles.as_ref()), head.size, config.format.bundles())
         .map_err(|e| LogError::Inconsistent(format!("reading the tiles of size {}: {e}", head.size)))?;
     if edge.root() != head.root {
         return Err(LogError::Inconsistent(format!(
@@ -531,6 +559,31 @@ fn recover(config: &LogConfig, signer: &Ed25519Signer, stores: &Stores) -> Resul
     }
     stores.tiles.put(CHECKPOINT_KEY, &head.checkpoint)?;
     let checkpoint: Arc<str> = String::from_utf8(head.checkpoint).expect("verified notes are UTF-8").into();
-    let published = Published { size: head.size, root: head.root, checkpoint, tiles: edge.tile_set() };
+    let published = Published { size: head.size, root: head.root, checkpoint, timestamp_ms: 0, tiles: edge.tile_set() };
     Ok((edge, published))
+}
+
+/// The checkpoint of a tree, signed by the log key and every extra signer.
+fn sign_checkpoint(
+    config: &LogConfig,
+    signer: &Ed25519Signer,
+    size: u64,
+    root: Hash,
+    timestamp_ms: u64,
+) -> Result<String, LogError> {
+    let checkpoint = Checkpoint::new(&config.origin, size, root);
+    let mut note = checkpoint.sign(signer);
+    for extra in &config.extra_signers {
+        let sig = extra
+            .sign(&checkpoint, timestamp_ms)
+            .map_err(|e| LogError::Config(format!("signing a checkpoint: {e}")))?;
+        note.push_signature(sig);
+    }
+    Ok(note.to_text())
+}
+
+/// Milliseconds since the Unix epoch.
+fn now_ms() -> u64 {
+    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+    since.map_or(0, |d| d.as_millis() as u64)
 }

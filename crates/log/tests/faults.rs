@@ -7,6 +7,7 @@ mod common;
 use std::collections::BTreeMap;
 
 use common::*;
+use sig_share_log::EntryFormat;
 use sig_share_log::check::{self, read_entry};
 use sig_share_log::faults::{FaultKind, FaultPlan};
 use sig_share_tlog::Hash;
@@ -55,14 +56,21 @@ async fn every_write_failing_in_turn_loses_nothing_acknowledged() {
             let size = log.latest().size;
             for (&index, &i) in &acked {
                 assert!(index < size, "{kind:?}@{fired}: acknowledged entry {index} beyond size {size}");
-                let stored = read_entry(log.stores().tiles.as_ref(), index, size).unwrap();
+                let stored = read_entry(log.stores().tiles.as_ref(), EntryFormat::TlogTiles, index, size).unwrap();
                 assert_eq!(stored, entry("fault", i).data, "{kind:?}@{fired}: entry {index}");
                 let key = key_of(&stored).unwrap();
                 assert_eq!(log.stores().state.find(&key, &Hash::leaf(&stored)).unwrap(), Some(index));
             }
             let stores = log.stores();
-            check::check(stores.tiles.as_ref(), Some(stores.state.as_ref()), &key, &key_of, &mut |_, _| {})
-                .unwrap_or_else(|e| panic!("{kind:?}@{fired}: log check failed: {e}"));
+            check::check(
+                stores.tiles.as_ref(),
+                Some(stores.state.as_ref()),
+                &key,
+                EntryFormat::TlogTiles,
+                &key_of,
+                &mut |_, _| {},
+            )
+            .unwrap_or_else(|e| panic!("{kind:?}@{fired}: log check failed: {e}"));
             // Nothing was lost that was acknowledged; and at least the healthy batches landed.
             assert!(acked.len() > PER_BATCH * (BATCHES - 1), "{kind:?}@{fired}: only {} acked", acked.len());
             cases += 1;

@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use common::*;
 use sig_share_log::check::{self, read_entry};
 use sig_share_log::faults::FaultPlan;
-use sig_share_log::{LogConfig, SubmitError};
+use sig_share_log::{EntryFormat, LogConfig, SubmitError};
 use sig_share_tlog::{Ed25519Signer, Hash, SignedCheckpoint, merkle};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -28,7 +28,10 @@ async fn entries_are_sequenced_proven_deduplicated_and_survive_restart() {
         assert_eq!((signed.checkpoint.size, signed.checkpoint.root), (700, p.root));
         let proof = p.inclusion_proof(logged.index, log.stores().tiles.as_ref()).unwrap();
         merkle::verify_inclusion(logged.index, p.size, &Hash::leaf(&entry("seq", i).data), &proof, &p.root).unwrap();
-        assert_eq!(read_entry(log.stores().tiles.as_ref(), logged.index, p.size).unwrap(), entry("seq", i).data);
+        assert_eq!(
+            read_entry(log.stores().tiles.as_ref(), EntryFormat::TlogTiles, logged.index, p.size).unwrap(),
+            entry("seq", i).data
+        );
     }
     assert_eq!(seen.len(), 700);
 
@@ -48,7 +51,15 @@ async fn entries_are_sequenced_proven_deduplicated_and_survive_restart() {
     assert_eq!((log.latest().size, log.latest().root), (701, root));
     assert_eq!(submit_batch(&log, vec![entry("seq", 701)]).await[0].as_ref().unwrap().index, 701);
     let stores = log.stores();
-    let r = check::check(stores.tiles.as_ref(), Some(stores.state.as_ref()), &key, &key_of, &mut |_, _| {}).unwrap();
+    let r = check::check(
+        stores.tiles.as_ref(),
+        Some(stores.state.as_ref()),
+        &key,
+        EntryFormat::TlogTiles,
+        &key_of,
+        &mut |_, _| {},
+    )
+    .unwrap();
     assert_eq!(r.size, 702);
     assert!(r.tiles >= 6);
 }

@@ -4,6 +4,7 @@
 //! - [`subtree`]: the subtree proofs of Merkle Tree Certificates;
 //! - [`tile`] and [`tiled`]: tlog-tiles coordinates, paths and entry bundles, and trees kept as tiles;
 //! - [`note`], [`checkpoint`], [`cosignature`]: signed notes, checkpoints, witness cosignatures;
+//! - [`static_ct`]: the RFC 6962 structures and data tiles of a static-ct-api certificate log;
 //! - [`tlog_proof`]: the offline tlog-proof format.
 //!
 //! Nothing here touches the network, the disk or the clock: callers pass bytes and times in, which
@@ -14,6 +15,7 @@ pub mod cosignature;
 pub mod hash;
 pub mod merkle;
 pub mod note;
+pub mod static_ct;
 pub mod subtree;
 pub mod tile;
 pub mod tiled;

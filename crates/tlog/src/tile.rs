@@ -1,7 +1,9 @@
 //! C2SP tlog-tiles: tile coordinates, their paths, widths at a tree size, and entry bundles.
 //!
 //! A hash tile at level `L` holds up to 256 hashes of complete subtrees of `256^L` leaves. Entry
-//! bundles hold up to 256 entries, each prefixed with its length as a big-endian `u16`.
+//! bundles hold up to 256 entries, each prefixed with its length as a big-endian `u16`; the data
+//! tiles of a static-ct-api log hold up to 256 self-delimiting `TileLeaf`s instead (see
+//! [`BundleFormat`]).
 
 use std::fmt;
 
@@ -23,6 +25,65 @@ pub enum TileKind {
     Hashes(u8),
     /// The entries themselves (an entry bundle), parallel to the level-0 hash tiles.
     Entries,
+    /// A static-ct-api data tile: the entries of a certificate log, parallel to the level-0 tiles.
+    Data,
+}
+
+/// How a log stores its entries next to the level-0 hash tiles.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default)]
+pub enum BundleFormat {
+    /// tlog-tiles entry bundles at `tile/entries/N`: each entry prefixed by its `u16` length.
+    #[default]
+    TlogTiles,
+    /// static-ct-api data tiles at `tile/data/N`: `TileLeaf` structures, back to back.
+    StaticCt,
+}
+
+impl BundleFormat {
+    /// The tile kind the bundles are stored under.
+    pub fn kind(self) -> TileKind {
+        match self {
+            BundleFormat::TlogTiles => TileKind::Entries,
+            BundleFormat::StaticCt => TileKind::Data,
+        }
+    }
+
+    /// The bundle with `index` holding `width` entries.
+    pub fn tile(self, index: u64, width: u16) -> TileId {
+        TileId { kind: self.kind(), index, width }
+    }
+
+    /// Appends one entry to a bundle under construction.
+    pub fn push(self, bundle: &mut Vec<u8>, entry: &[u8]) -> Result<(), TileDataError> {
+        match self {
+            BundleFormat::TlogTiles => push_bundle_entry(bundle, entry),
+            BundleFormat::StaticCt => {
+                // The entry must be exactly one TileLeaf, or the bundle would not split back.
+                match crate::static_ct::TileLeaf::parse(entry) {
+                    Ok((_, [])) => {}
+                    _ => return Err(TileDataError::NotATileLeaf),
+                }
+                bundle.extend_from_slice(entry);
+                Ok(())
+            }
+        }
+    }
+
+    /// Splits a bundle into its entries, checking that it holds exactly `tile.width` of them.
+    pub fn split<'a>(self, tile: &TileId, data: &'a [u8]) -> Result<Vec<&'a [u8]>, TileDataError> {
+        match self {
+            BundleFormat::TlogTiles => parse_entry_bundle(tile, data),
+            BundleFormat::StaticCt => {
+                let entries = crate::static_ct::split_data_tile(data)
+                    .map_err(|_| TileDataError::Truncated { tile: tile.path() })?;
+                if entries.len() != usize::from(tile.width) {
+                    let (got, want) = (entries.len(), usize::from(tile.width));
+                    return Err(TileDataError::EntryCount { tile: tile.path(), got, want });
+                }
+                Ok(entries)
+            }
+        }
+    }
 }
 
 /// One tile: its kind, its index within its level, and how many items it holds (1..=256).
@@ -61,17 +122,19 @@ impl TileId {
     pub fn level(&self) -> u8 {
         match self.kind {
             TileKind::Hashes(l) => l,
-            TileKind::Entries => 0,
+            TileKind::Entries | TileKind::Data => 0,
         }
     }
 
-    /// The path relative to the log prefix: `tile/<L>/<N>[.p/<W>]` or `tile/entries/<N>[.p/<W>]`.
+    /// The path relative to the log prefix: `tile/<L>/<N>[.p/<W>]`, `tile/entries/<N>[.p/<W>]` or
+    /// `tile/data/<N>[.p/<W>]`.
     pub fn path(&self) -> String {
         let mut s = String::with_capacity(32);
         s.push_str("tile/");
         match self.kind {
             TileKind::Hashes(l) => s.push_str(&l.to_string()),
             TileKind::Entries => s.push_str("entries"),
+            TileKind::Data => s.push_str("data"),
         }
         s.push('/');
         push_index(&mut s, self.index);
@@ -89,6 +152,8 @@ impl TileId {
         let (level, rest) = rest.split_once('/').ok_or_else(err)?;
         let kind = if level == "entries" {
             TileKind::Entries
+        } else if level == "data" {
+            TileKind::Data
         } else {
             let l = parse_decimal(level).ok_or_else(err)?;
             if l > u64::from(MAX_LEVEL) {
@@ -143,7 +208,7 @@ impl fmt::Display for TileId {
 /// How many hashes (or entries) a tree of `size` leaves has at a tile level.
 pub fn items_at(kind: TileKind, size: u64) -> u64 {
     match kind {
-        TileKind::Entries => size,
+        TileKind::Entries | TileKind::Data => size,
         TileKind::Hashes(l) => size.checked_shr(u32::from(l) * u32::from(TILE_HEIGHT)).unwrap_or(0),
     }
 }
@@ -254,6 +319,9 @@ pub enum TileDataError {
     /// An entry too large for a bundle.
     #[error("entry of {0} bytes is larger than the {MAX_ENTRY_SIZE}-byte limit of entry bundles")]
     EntryTooLarge(usize),
+    /// An entry for a data tile that is not exactly one static-ct-api `TileLeaf`.
+    #[error("a data tile entry must be exactly one TileLeaf")]
+    NotATileLeaf,
 }
 
 /// Appends one entry to an entry bundle under construction.
@@ -304,6 +372,8 @@ mod tests {
             TileId::hashes(3, 0, 7),
             TileId::entries(999, 255),
             TileId::entries(u64::MAX / 2, 1),
+            BundleFormat::StaticCt.tile(12, 256),
+            BundleFormat::StaticCt.tile(1000, 3),
         ] {
             assert_eq!(TileId::parse_path(&t.path()), Ok(t));
         }
@@ -328,7 +398,8 @@ mod tests {
             "tile/entries/../../etc/passwd",
             "tile/0/x1000/000",
             "tile/0/x999/x999/x999/x999/x999/x999/x999/000",
-            "tile/data/000",
+            "tile/data/000.p/0",
+            "tile/datas/000",
             "tile/0/%30%30%30",
         ] {
             assert!(TileId::parse_path(bad).is_err(), "{bad:?} accepted");

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use crate::hash::Hash;
 use crate::merkle::NodeSource;
-use crate::tile::{self, TILE_HEIGHT, TILE_WIDTH, TileDataError, TileId, TileKind};
+use crate::tile::{self, BundleFormat, TILE_HEIGHT, TILE_WIDTH, TileDataError, TileId, TileKind};
 
 /// The hashes of one hash tile together with every complete node inside it.
 ///
@@ -214,17 +214,28 @@ pub struct TreeEdge {
     /// The entry bundle being filled: its encoded bytes and its entry count.
     bundle: Vec<u8>,
     bundle_count: u16,
+    format: BundleFormat,
 }
 
 impl TreeEdge {
-    /// The edge of the empty tree.
+    /// The edge of the empty tree with tlog-tiles entry bundles.
     pub fn empty() -> TreeEdge {
         TreeEdge::default()
     }
 
+    /// The edge of the empty tree with entry bundles in `format`.
+    pub fn empty_with(format: BundleFormat) -> TreeEdge {
+        TreeEdge { format, ..TreeEdge::default() }
+    }
+
     /// Rebuilds the edge of a stored tree of `size` leaves from its partial tiles.
     pub fn load<R: TileReader>(reader: &R, size: u64) -> Result<TreeEdge, R::Error> {
-        let mut edge = TreeEdge { size, ..TreeEdge::default() };
+        TreeEdge::load_with(reader, size, BundleFormat::TlogTiles)
+    }
+
+    /// Rebuilds the edge of a stored tree whose entry bundles are in `format`.
+    pub fn load_with<R: TileReader>(reader: &R, size: u64, format: BundleFormat) -> Result<TreeEdge, R::Error> {
+        let mut edge = TreeEdge { size, format, ..TreeEdge::default() };
         for level in 0..tile::levels_at(size) {
             let items = tile::items_at(TileKind::Hashes(level), size);
             let index = items / TILE_WIDTH;
@@ -239,9 +250,9 @@ impl TreeEdge {
         }
         let width = size % TILE_WIDTH;
         if width > 0 {
-            let id = TileId::entries(size / TILE_WIDTH, width as u16);
+            let id = format.tile(size / TILE_WIDTH, width as u16);
             let bytes = reader.read_tile(id)?;
-            tile::parse_entry_bundle(&id, &bytes)?;
+            format.split(&id, &bytes)?;
             edge.bundle = bytes;
             edge.bundle_count = width as u16;
         }
@@ -286,11 +297,11 @@ impl TreeEdge {
         let mut touched = [false; tile::MAX_LEVEL as usize + 1];
         let mut bundle_touched = false;
         for (hash, entry) in leaves {
-            tile::push_bundle_entry(&mut next.bundle, entry)?;
+            next.format.push(&mut next.bundle, entry)?;
             next.bundle_count += 1;
             bundle_touched = true;
             if u64::from(next.bundle_count) == TILE_WIDTH {
-                let id = TileId::entries(next.size / TILE_WIDTH, TILE_WIDTH as u16);
+                let id = next.format.tile(next.size / TILE_WIDTH, TILE_WIDTH as u16);
                 out.bundles.push((id, std::mem::take(&mut next.bundle)));
                 next.bundle_count = 0;
                 bundle_touched = false;
@@ -305,7 +316,7 @@ impl TreeEdge {
             }
         }
         if bundle_touched && next.bundle_count > 0 {
-            let id = TileId::entries(next.size / TILE_WIDTH, next.bundle_count);
+            let id = next.format.tile(next.size / TILE_WIDTH, next.bundle_count);
             out.bundles.push((id, next.bundle.clone()));
         }
         *self = next;
