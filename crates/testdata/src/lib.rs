@@ -1,5 +1,6 @@
-//! Where the shared test vectors are: `../shared/vectors` beside the checkout (see its
-//! SOURCES.md), or `$SIG_SHARE_VECTORS`. They are read in place, never copied into the project.
+//! Where the shared test vectors and the pinned test peers are. The vectors: `../shared/vectors`
+//! beside the checkout (see its SOURCES.md), or `$SIG_SHARE_VECTORS`, read in place and never
+//! copied into the project.
 
 use std::path::{Path, PathBuf};
 
@@ -17,5 +18,38 @@ pub fn vectors(sub: &str) -> Option<PathBuf> {
         panic!("test vectors missing at {} (set SIG_SHARE_VECTORS)", dir.display());
     }
     eprintln!("SKIPPING: test vectors missing at {} (set SIG_SHARE_VECTORS)", dir.display());
+    None
+}
+
+/// The Python interpreter of the venv holding the pinned sigstore-python and its dependencies
+/// (`$SIG_SHARE_PYTHON`, which `scripts/test` sets up with `interop/sigstore-python/venv.sh`).
+/// Missing, it fails the test under CI and skips it, loudly, elsewhere.
+pub fn sigstore_python() -> Option<PathBuf> {
+    if let Some(py) = std::env::var_os("SIG_SHARE_PYTHON").map(PathBuf::from).filter(|p| p.exists()) {
+        return Some(py);
+    }
+    let hint = "run interop/sigstore-python/venv.sh and set SIG_SHARE_PYTHON to the path it prints";
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("sigstore-python is not installed: {hint}");
+    }
+    eprintln!("SKIPPING: sigstore-python is not installed: {hint}");
+    None
+}
+
+/// SoftHSM2's PKCS#11 module, for the tests of keys held in a token: present when the module and
+/// `softhsm2-util` (which initialises the test tokens) are both installed (Debian package
+/// `softhsm2`). Missing, it fails the test under CI and skips it, loudly, elsewhere.
+pub fn softhsm2_module() -> Option<PathBuf> {
+    let candidates = ["/usr/lib/softhsm/libsofthsm2.so", "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so"];
+    let module = candidates.iter().map(PathBuf::from).find(|p| p.is_file());
+    let util = std::process::Command::new("softhsm2-util").arg("--version").output().is_ok_and(|o| o.status.success());
+    if let (Some(module), true) = (module, util) {
+        return Some(module);
+    }
+    let hint = "install it with `apt-get install -y softhsm2`";
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("SoftHSM2 is not installed: {hint}");
+    }
+    eprintln!("SKIPPING: SoftHSM2 is not installed: {hint}");
     None
 }
