@@ -118,8 +118,8 @@ impl DataDir {
     }
 }
 
-/// Writes a new file only its owner can read, durably.
-fn write_private(path: &Path, data: &[u8]) -> std::io::Result<()> {
+/// Writes a new file only its owner can read, durably; for private keys.
+pub fn write_private(path: &Path, data: &[u8]) -> std::io::Result<()> {
     let mut opts = fs::OpenOptions::new();
     opts.write(true).create_new(true);
     #[cfg(unix)]

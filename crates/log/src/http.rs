@@ -37,8 +37,13 @@ struct App {
     log_id: Arc<[u8; 32]>,
 }
 
-/// The router for a log.
+/// The router for a log served on its own, answering unknown routes with a JSON 404.
 pub fn router(log: Log) -> Router {
+    routes(log).fallback(not_found)
+}
+
+/// The log's routes without a fallback, for merging with other services' routes.
+pub fn routes(log: Log) -> Router {
     let log_id = Arc::new(rekor::log_id(&log.config().origin, &log.public_key()));
     let app = App { log, log_id };
     Router::new()
@@ -48,9 +53,13 @@ pub fn router(log: Log) -> Router {
         .route("/api/v1/index/{digest}", get(index))
         .route("/metrics", get(metrics))
         .route("/healthz", get(health))
-        .fallback(|| async { error(StatusCode::NOT_FOUND, 5, "no such route".into()) })
         .layer(DefaultBodyLimit::max(rekor::MAX_REQUEST_BYTES))
         .with_state(app)
+}
+
+/// The JSON 404 for unknown routes.
+pub async fn not_found() -> Response {
+    error(StatusCode::NOT_FOUND, 5, "no such route".into())
 }
 
 #[derive(Serialize)]
@@ -61,7 +70,8 @@ struct ErrorBody {
 }
 
 /// A JSON error with a gRPC status code, as grpc-gateway writes them.
-fn error(status: StatusCode, grpc_code: u16, message: String) -> Response {
+/// An error answer in grpc-gateway's JSON shape, which sigstore clients print.
+pub fn error(status: StatusCode, grpc_code: u16, message: String) -> Response {
     (status, axum::Json(ErrorBody { code: grpc_code, message, details: [] })).into_response()
 }
 
@@ -137,17 +147,28 @@ async fn entry_response(app: &App, logged: &Logged, body: Vec<u8>) -> Result<Tra
 }
 
 async fn checkpoint(State(app): State<App>) -> Response {
-    let cp = app.log.latest().checkpoint.to_string();
-    ([(header::CONTENT_TYPE, "text/plain; charset=utf-8"), (header::CACHE_CONTROL, "no-cache")], cp).into_response()
+    serve_checkpoint(&app.log)
 }
 
 async fn tile(State(app): State<App>, Path(path): Path<String>) -> Response {
+    serve_tile(&app.log, &path).await
+}
+
+/// The log's checkpoint, uncacheable: it is the one mutable thing a log serves.
+pub fn serve_checkpoint(log: &Log) -> Response {
+    let cp = log.latest().checkpoint.to_string();
+    ([(header::CONTENT_TYPE, "text/plain; charset=utf-8"), (header::CACHE_CONTROL, "no-cache")], cp).into_response()
+}
+
+/// The tile at `tile/<path>`: hash tiles, and entry bundles of the log's own format.
+pub async fn serve_tile(log: &Log, path: &str) -> Response {
     let full = format!("tile/{path}");
+    let bundles = log.config().format.bundles().kind();
     let id = match TileId::parse_path(&full) {
-        Ok(id) if id.kind != TileKind::Data => id,
-        _ => return error(StatusCode::BAD_REQUEST, 3, format!("not a tlog-tiles path: {}", truncated(&full))),
+        Ok(id) if matches!(id.kind, TileKind::Hashes(_)) || id.kind == bundles => id,
+        _ => return error(StatusCode::BAD_REQUEST, 3, format!("not a tile path of this log: {}", truncated(&full))),
     };
-    let log = app.log.clone();
+    let log = log.clone();
     let key = id.path();
     let got = tokio::task::spawn_blocking(move || log.stores().tiles.get(&key)).await;
     match got {
