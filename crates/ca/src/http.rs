@@ -1,0 +1,151 @@
+//! Fulcio's v2 HTTP API (grpc-gateway JSON).
+//!
+//! | route | what |
+//! |---|---|
+//! | `POST /api/v2/signingCert` | a token and a key (or CSR) in, `signedCertificateEmbeddedSct` out |
+//! | `GET /api/v2/trustBundle` | the CA chains |
+//! | `GET /api/v2/configuration` | the trusted issuers, their audiences and challenge claims |
+//!
+//! Errors are `{"code", "message", "details"}` with the HTTP status grpc-gateway would use:
+//! 400 for a malformed request or key, 401 for a token that does not verify, 503 when an
+//! issuer's keys or the certificate log are unavailable.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Serialize;
+use sig_share_ct::CtError;
+use sig_share_log::http::error;
+
+use crate::issue::IssueError;
+use crate::oidc::{KeySource, TokenError};
+use crate::request::MAX_REQUEST_BYTES;
+use crate::service::{CaError, CaService};
+
+/// The router for a CA.
+pub fn router<K: KeySource + 'static>(service: Arc<CaService<K>>) -> Router {
+    Router::new()
+        .route("/api/v2/signingCert", post(signing_cert::<K>))
+        .route("/api/v2/trustBundle", get(trust_bundle::<K>))
+        .route("/api/v2/configuration", get(configuration::<K>))
+        .layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES))
+        .with_state(service)
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SigningCertResponse {
+    signed_certificate_embedded_sct: EmbeddedSct,
+}
+
+#[derive(Serialize)]
+struct EmbeddedSct {
+    chain: Chain,
+}
+
+#[derive(Serialize)]
+struct Chain {
+    certificates: Vec<String>,
+}
+
+async fn signing_cert<K: KeySource>(
+    State(ca): State<Arc<CaService<K>>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let body = match body {
+        Ok(b) => b,
+        Err(e) => return error(e.status(), 3, e.body_text()),
+    };
+    let bearer = match headers.get(header::AUTHORIZATION).map(|v| v.to_str()) {
+        None => None,
+        Some(Ok(v)) => match v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")) {
+            Some(t) => Some(t.trim()),
+            None => {
+                return error(StatusCode::UNAUTHORIZED, 16, "the Authorization header must be 'Bearer <token>'".into());
+            }
+        },
+        Some(Err(_)) => return error(StatusCode::BAD_REQUEST, 3, "the Authorization header is not ASCII".into()),
+    };
+    match ca.signing_cert(&body, bearer, SystemTime::now()).await {
+        Ok(chain) => {
+            let certificates = chain.iter().map(sig_share_pki::certificate_to_pem).collect();
+            let resp =
+                SigningCertResponse { signed_certificate_embedded_sct: EmbeddedSct { chain: Chain { certificates } } };
+            (StatusCode::CREATED, axum::Json(resp)).into_response()
+        }
+        Err(e) => ca_error(e),
+    }
+}
+
+fn ca_error(e: CaError) -> Response {
+    let message = e.to_string();
+    match e {
+        CaError::Request(_) | CaError::Token(TokenError::TooLarge(_) | TokenError::Malformed(_)) => {
+            error(StatusCode::BAD_REQUEST, 3, message)
+        }
+        CaError::Token(TokenError::Discovery { .. }) => {
+            tracing::warn!(error = %message, "an issuer's keys are unavailable");
+            error(StatusCode::SERVICE_UNAVAILABLE, 14, message)
+        }
+        CaError::Token(_) => error(StatusCode::UNAUTHORIZED, 16, message),
+        CaError::Issue(IssueError::Ct(CtError::Submit(s))) => {
+            tracing::warn!(error = %s, "the certificate log did not take a precertificate");
+            error(StatusCode::SERVICE_UNAVAILABLE, 14, format!("the certificate log is unavailable: {s}"))
+        }
+        CaError::Issue(e) => {
+            tracing::error!(error = %e, "issuing a certificate failed");
+            error(StatusCode::INTERNAL_SERVER_ERROR, 13, "issuing the certificate failed".into())
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct TrustBundle {
+    chains: Vec<Chain>,
+}
+
+async fn trust_bundle<K: KeySource>(State(ca): State<Arc<CaService<K>>>) -> Response {
+    let certificates = ca.ca().chain().iter().map(sig_share_pki::certificate_to_pem).collect();
+    axum::Json(TrustBundle { chains: vec![Chain { certificates }] }).into_response()
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Configuration {
+    issuers: Vec<IssuerEntry>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct IssuerEntry {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    issuer_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    wildcard_issuer_url: Option<String>,
+    audience: String,
+    challenge_claim: String,
+}
+
+async fn configuration<K: KeySource>(State(ca): State<Arc<CaService<K>>>) -> Response {
+    let issuers = ca
+        .verifier()
+        .config()
+        .issuers
+        .iter()
+        .map(|i| IssuerEntry {
+            issuer_url: i.url.clone(),
+            wildcard_issuer_url: i.wildcard_url.clone(),
+            audience: i.audience.clone(),
+            challenge_claim: i.challenge_claim().to_owned(),
+        })
+        .collect();
+    axum::Json(Configuration { issuers }).into_response()
+}

@@ -1,0 +1,137 @@
+//! The CA as a service: a request in, a certificate chain out, every check in order.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use der::Encode;
+use der::asn1::ObjectIdentifier;
+use x509_cert::Certificate;
+use x509_cert::spki::SubjectPublicKeyInfoOwned;
+
+use crate::issue::{CertificateAuthority, IssueError};
+use crate::oidc::{HttpKeySource, KeySource, TokenError, TokenVerifier};
+use crate::principal::Principal;
+use crate::request::{self, KeyClaim, RequestError};
+
+const EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
+const P256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
+const P384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34");
+const ED25519: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.101.112");
+
+/// Why a signing-certificate request failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CaError {
+    /// The request itself.
+    #[error(transparent)]
+    Request(#[from] RequestError),
+    /// The identity token.
+    #[error(transparent)]
+    Token(#[from] TokenError),
+    /// Issuing.
+    #[error(transparent)]
+    Issue(#[from] IssueError),
+}
+
+/// The certificate authority service.
+#[derive(Debug)]
+pub struct CaService<K = HttpKeySource> {
+    verifier: TokenVerifier<K>,
+    ca: CertificateAuthority,
+}
+
+/// A key type the CA certifies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClientKey {
+    /// ECDSA P-256 (proofs with SHA-256).
+    P256,
+    /// ECDSA P-384 (proofs with SHA-384).
+    P384,
+    /// Ed25519.
+    Ed25519,
+}
+
+impl ClientKey {
+    /// The key type of a SubjectPublicKeyInfo, if the CA certifies it.
+    pub fn of(spki: &SubjectPublicKeyInfoOwned) -> Result<ClientKey, RequestError> {
+        let alg = &spki.algorithm;
+        let curve = alg.parameters.as_ref().and_then(|p| p.decode_as::<ObjectIdentifier>().ok());
+        match (alg.oid, curve) {
+            (EC_PUBLIC_KEY, Some(P256)) => Ok(ClientKey::P256),
+            (EC_PUBLIC_KEY, Some(P384)) => Ok(ClientKey::P384),
+            (ED25519, None) => Ok(ClientKey::Ed25519),
+            (EC_PUBLIC_KEY, Some(c)) => Err(RequestError::UnsupportedKey(format!("EC curve {c}"))),
+            (oid, _) => Err(RequestError::UnsupportedKey(
+                const_oid::db::DB.by_oid(&oid).map_or_else(|| oid.to_string(), str::to_owned),
+            )),
+        }
+    }
+}
+
+impl<K: KeySource> CaService<K> {
+    /// A service verifying tokens with `verifier` and issuing with `ca`.
+    pub fn new(verifier: TokenVerifier<K>, ca: CertificateAuthority) -> Arc<CaService<K>> {
+        Arc::new(CaService { verifier, ca })
+    }
+
+    /// The token verifier (its issuer configuration).
+    pub fn verifier(&self) -> &TokenVerifier<K> {
+        &self.verifier
+    }
+
+    /// The issuing CA.
+    pub fn ca(&self) -> &CertificateAuthority {
+        &self.ca
+    }
+
+    /// Handles a request body (and bearer token) at `now`: parse, verify the token, derive the
+    /// principal, check the key type and the proof of possession, issue.
+    pub async fn signing_cert(
+        &self,
+        body: &[u8],
+        bearer: Option<&str>,
+        now: SystemTime,
+    ) -> Result<Vec<Certificate>, CaError> {
+        let parsed = request::parse(body, bearer)?;
+        let token = self.verifier.verify(&parsed.token, now).await?;
+        let principal = Principal::from_token(&token)?;
+        let spki = match parsed.key {
+            KeyClaim::Signed { spki, signature } => {
+                let kind = ClientKey::of(&spki)?;
+                verify_proof(&spki, kind, principal.challenge.as_bytes(), &signature)?;
+                spki
+            }
+            KeyClaim::Csr(csr) => {
+                let spki = csr.info.public_key.clone();
+                ClientKey::of(&spki)?;
+                let signed = request::csr_signed_bytes(&csr)?;
+                let spki_der = spki.to_der().map_err(|e| RequestError::BadCsr(e.to_string()))?;
+                sig_share_pki::verify_signature(&spki_der, &signed, csr.signature.raw_bytes(), &csr.algorithm)
+                    .map_err(|e| {
+                        RequestError::ProofOfPossession(format!("the CSR's signature does not match its key: {e}"))
+                    })?;
+                spki
+            }
+        };
+        Ok(self.ca.issue(&principal, &spki, now).await?)
+    }
+}
+
+/// Checks a proof of possession: the client's signature over the challenge, with the hash that
+/// goes with its key (SHA-256 for P-256, SHA-384 for P-384; Ed25519 signs the bytes).
+fn verify_proof(
+    spki: &SubjectPublicKeyInfoOwned,
+    kind: ClientKey,
+    challenge: &[u8],
+    signature: &[u8],
+) -> Result<(), RequestError> {
+    let alg = match kind {
+        ClientKey::P256 => const_oid::db::rfc5912::ECDSA_WITH_SHA_256,
+        ClientKey::P384 => const_oid::db::rfc5912::ECDSA_WITH_SHA_384,
+        ClientKey::Ed25519 => ED25519,
+    };
+    let alg = x509_cert::spki::AlgorithmIdentifierOwned { oid: alg, parameters: None };
+    let spki_der = spki.to_der().map_err(|e| RequestError::BadKey(e.to_string()))?;
+    sig_share_pki::verify_signature(&spki_der, challenge, signature, &alg).map_err(|_| {
+        RequestError::ProofOfPossession("the signature over the token's challenge claim does not verify".into())
+    })
+}
