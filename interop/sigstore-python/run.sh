@@ -16,14 +16,7 @@ bin="${2:-${CARGO_TARGET_DIR:-target}/debug/sig-share}"
 [ -x "$bin" ] || { echo "sig-share binary not found: $bin" >&2; exit 2; }
 
 # --- venv, installed once per requirements.txt content
-py="$venv/bin/python"
-stamp="$venv/.requirements.sha256"
-want="$(sha256sum "$here/requirements.txt" | cut -d' ' -f1)"
-if [ ! -x "$py" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-	python3 -m venv "$venv"
-	"$py" -m pip install --disable-pip-version-check -q -r "$here/requirements.txt"
-	echo "$want" >"$stamp"
-fi
+py="$("$here/venv.sh" "$venv")"
 "$py" -c 'import importlib.metadata as m; print("sigstore", m.version("sigstore"), "/ sigstore-models", m.version("sigstore-models"))'
 
 # --- start the log on a free port

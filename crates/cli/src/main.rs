@@ -8,8 +8,12 @@ use clap::{Parser, Subcommand};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+mod ca_cmd;
 mod demo;
+mod dev;
 mod log_cmd;
+mod serve_cmd;
+mod trust_cmd;
 
 /// Keyless signing and a public, append-only transparency log for photos, video and audio.
 #[derive(Parser, Debug)]
@@ -24,7 +28,16 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Run and inspect the transparency log.
+    /// Run the whole stack: CA, certificate log, transparency log, timestamp authority, and with
+    /// --dev a development identity provider; publishes the trust config clients pin.
+    Serve(serve_cmd::ServeArgs),
+    /// Manage the CA's key in a PKCS#11 token.
+    #[command(subcommand)]
+    Ca(ca_cmd::CaCommand),
+    /// Fetch, show and pin a deployment's trust config (its CA, logs and TSA).
+    #[command(subcommand)]
+    Trust(trust_cmd::TrustCommand),
+    /// Run and inspect the transparency log on its own.
     #[command(subcommand)]
     Log(log_cmd::LogCommand),
     /// Start a throwaway log, log signed entries through its HTTP API and verify every proof.
@@ -44,6 +57,9 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
 
     let result = match cli.command {
+        Command::Serve(args) => serve_cmd::run(args),
+        Command::Trust(cmd) => trust_cmd::run(cmd),
+        Command::Ca(cmd) => ca_cmd::run(cmd),
         Command::Log(cmd) => log_cmd::run(cmd),
         Command::Demo(args) => demo::run(args),
     };

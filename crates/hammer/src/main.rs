@@ -1,10 +1,18 @@
-//! `sig-share-hammer`: a load generator for the sig-share log, after Tessera's hammer.
+//! `sig-share-hammer`: a load generator for the sig-share log and CA, after Tessera's hammer.
 //!
-//! Many concurrent clients each hold one HTTP/1.1 connection and submit real hashedrekord
-//! entries (P-256 signatures over distinct artifacts, made before the clock starts so signing does
-//! not compete with the log for CPU). Each submission returns once its entry is integrated, so its
-//! latency is the entry's time to integrate. Reports sustained appends/s, time-to-integrate
-//! percentiles, errors, CPU used by both processes, and checks a sample of the inclusion proofs.
+//! Many concurrent clients each hold one HTTP/1.1 connection and submit real requests, prepared
+//! before the clock starts so preparing does not compete with the server for CPU:
+//!
+//! - `--target log`: hashedrekord entries (P-256 signatures over distinct artifacts). Each
+//!   submission returns once its entry is integrated, so its latency is the time to integrate.
+//! - `--target ca`: signing-certificate requests (an identity token from the server's development
+//!   identity provider, an ephemeral P-256 key and its proof of possession). Each returns once the
+//!   precertificate is logged in the certificate log and the final certificate signed.
+//!
+//! Reports sustained answers/s, latency percentiles, errors, CPU used by both processes, and
+//! verifies a sample of the answers (inclusion proofs; certificate chains and embedded SCTs).
+
+mod ca;
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -23,13 +31,17 @@ use serde::Serialize;
 use sig_share_log::rekor::{self, TransparencyLogEntry};
 use sig_share_tlog::Ed25519Verifier;
 
-/// Load-test a sig-share log with real signed entries.
+/// Load-test a sig-share log or CA with real signed requests.
 #[derive(Parser, Debug, Clone)]
 #[command(version)]
 struct Args {
-    /// The log's base URL.
+    /// The server's base URL.
     #[arg(long, default_value = "http://127.0.0.1:3000")]
     url: String,
+    /// What to load: the transparency log's write API, or the CA (a `sig-share serve --dev`
+    /// server: tokens come from its development identity provider).
+    #[arg(long, value_enum, default_value_t = Target::Log)]
+    target: Target,
     /// Concurrent clients, one connection each. Each waits for its entry to be integrated, so
     /// the rate is at most clients / time-to-integrate.
     #[arg(long, default_value_t = 12_000)]
@@ -66,6 +78,23 @@ struct Args {
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum Target {
+    /// `POST /api/v2/log/entries`.
+    Log,
+    /// `POST /api/v2/signingCert`.
+    Ca,
+}
+
+impl Target {
+    fn path(self) -> &'static str {
+        match self {
+            Target::Log => "/api/v2/log/entries",
+            Target::Ca => "/api/v2/signingCert",
+        }
+    }
 }
 
 /// One finished submission.
@@ -108,12 +137,21 @@ fn main() -> anyhow::Result<()> {
     // Open loop needs rate × time entries (plus slack for the backlog of a slow start).
     let rate = if args.rate > 0 { args.rate + args.rate / 10 } else { args.max_rate };
     let total = rate * (args.duration + args.warmup).as_secs().max(1) as usize;
-    eprintln!("signing {total} entries with {} P-256 keys before the run…", args.keys);
-    let started = Instant::now();
-    let requests = prepare(total, args.keys)?;
-    eprintln!("prepared in {:.1} s", started.elapsed().as_secs_f64());
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    let report = rt.block_on(run(&args, Arc::new(requests)))?;
+    let started = Instant::now();
+    let (requests, checker) = match args.target {
+        Target::Log => {
+            eprintln!("signing {total} entries with {} P-256 keys before the run…", args.keys);
+            (prepare(total, args.keys)?, None)
+        }
+        Target::Ca => {
+            eprintln!("getting a token and making {} keys with proofs of possession before the run…", args.keys);
+            let (requests, checker) = rt.block_on(ca::prepare(&args.url, total, args.keys))?;
+            (requests, Some(Arc::new(checker)))
+        }
+    };
+    eprintln!("prepared in {:.1} s", started.elapsed().as_secs_f64());
+    let report = rt.block_on(run(&args, Arc::new(requests), checker))?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -158,7 +196,7 @@ fn prepare(n: usize, keys: usize) -> anyhow::Result<Vec<Bytes>> {
     Ok(parts.into_iter().flatten().collect())
 }
 
-async fn run(args: &Args, requests: Arc<Vec<Bytes>>) -> anyhow::Result<Report> {
+async fn run(args: &Args, requests: Arc<Vec<Bytes>>, ca: Option<Arc<ca::Checker>>) -> anyhow::Result<Report> {
     let authority = args.url.trim_start_matches("http://").trim_end_matches('/').to_owned();
     let vkey = match &args.vkey {
         Some(v) => Some(Arc::new(Ed25519Verifier::from_vkey(v).context("--vkey")?)),
@@ -180,6 +218,8 @@ async fn run(args: &Args, requests: Arc<Vec<Bytes>>) -> anyhow::Result<Report> {
     let mut workers = Vec::with_capacity(args.clients);
     for w in 0..args.clients {
         let (requests, next, verified, vkey) = (requests.clone(), next.clone(), verified.clone(), vkey.clone());
+        let ca = ca.clone();
+        let path = args.target.path();
         let authority = authority.clone();
         let verify_every = args.verify_every.max(1);
         let rate = args.rate;
@@ -187,10 +227,15 @@ async fn run(args: &Args, requests: Arc<Vec<Bytes>>) -> anyhow::Result<Report> {
         let delay = Duration::from_millis(20 * (w / 500) as u64);
         workers.push(tokio::spawn(async move {
             tokio::time::sleep(delay).await;
-            worker(&authority, &requests, &next, start, end, rate, |i, body| {
-                if i % verify_every == 0
-                    && let Ok(tle) = serde_json::from_slice::<TransparencyLogEntry>(body)
-                {
+            worker(&authority, path, &requests, &next, start, end, rate, |i, body| {
+                if i % verify_every != 0 {
+                    return;
+                }
+                if let Some(ca) = &ca {
+                    if ca.check(body).is_ok() {
+                        verified.fetch_add(1, Ordering::Relaxed);
+                    }
+                } else if let Ok(tle) = serde_json::from_slice::<TransparencyLogEntry>(body) {
                     let ok = match &vkey {
                         Some(k) => tle.verify(k).is_ok(),
                         None => tle.inclusion_proof.checkpoint.envelope.contains('\u{2014}'),
@@ -264,8 +309,10 @@ async fn run(args: &Args, requests: Arc<Vec<Bytes>>) -> anyhow::Result<Report> {
 }
 
 /// One client: a connection, and submissions until the time or the entries run out.
+#[allow(clippy::too_many_arguments)]
 async fn worker(
     authority: &str,
+    path: &str,
     requests: &[Bytes],
     next: &AtomicUsize,
     start: Instant,
@@ -298,7 +345,7 @@ async fn worker(
             }
         }
         let sender = conn.as_mut().expect("connected");
-        let req = hyper::Request::post("/api/v2/log/entries")
+        let req = hyper::Request::post(path)
             .header("host", authority)
             .header("content-type", "application/json")
             .body(Full::new(body.clone()))

@@ -1,0 +1,121 @@
+//! `sig-share serve`: the transparency log, certificate log, CA and TSA in one process.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::serve::ListenerExt;
+use clap::Args;
+use sig_share_ca::{Config, IssuerConfig, IssuerType};
+use sig_share_log::LogConfig;
+use sig_share_server::trust::TRUST_CONFIG_PATH;
+use sig_share_server::{Options, Stack};
+
+/// Where and how to run the stack.
+#[derive(Args, Debug, Clone)]
+pub struct ServeArgs {
+    /// The data directory (created if missing): keys, logs, the published trust config.
+    #[arg(long, default_value = "sig-share-data", env = "SIG_SHARE_DATA")]
+    pub data: PathBuf,
+    /// The address to listen on.
+    #[arg(long, default_value = "127.0.0.1:3000")]
+    pub listen: SocketAddr,
+    /// The URL clients reach the server at (default: http://<listen>). It names the logs and
+    /// goes into the published trust config.
+    #[arg(long)]
+    pub public_url: Option<String>,
+    /// A JSON file of trusted OpenID Connect issuers (see the README for its format).
+    #[arg(long)]
+    pub issuers: Option<PathBuf>,
+    /// Run the development identity provider at <public-url>/oidc and trust it. Anyone can log
+    /// in as anyone: never expose a --dev server to a network.
+    #[arg(long)]
+    pub dev: bool,
+    /// The CA's signing key in a PKCS#11 token, as an RFC 7512 URI
+    /// (`pkcs11:token=T;object=K?module-path=/usr/lib/softhsm/libsofthsm2.so`); the PIN comes
+    /// from the URI's pin-source or $SIG_SHARE_PKCS11_PIN. Default: a key file in the data
+    /// directory. Create a key with `sig-share ca keygen`.
+    #[arg(long)]
+    pub ca_key: Option<String>,
+    /// How often the logs integrate submissions (at least 50ms).
+    #[arg(long, default_value = "1s", value_parser = humantime::parse_duration)]
+    pub period: Duration,
+}
+
+pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let rt = tokio::runtime::Runtime::new()?;
+    rt.block_on(serve(args))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The issuers to trust: the file's, plus the development provider with `--dev`.
+fn issuers(args: &ServeArgs, public_url: &str) -> anyhow::Result<(Config, Option<String>)> {
+    let mut config = match &args.issuers {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+            Config::from_json(&text).with_context(|| format!("in {}", path.display()))?
+        }
+        None => Config::default(),
+    };
+    let mut oidc_url = config.issuers.iter().find_map(|i| i.url.clone());
+    if args.dev {
+        let dev = format!("{public_url}/oidc");
+        config.issuers.push(IssuerConfig::exact(&dev, IssuerType::Email));
+        oidc_url = Some(dev);
+    }
+    if config.issuers.is_empty() {
+        anyhow::bail!("no identity issuer to trust: pass --issuers FILE, or --dev for a local development provider");
+    }
+    Ok((config, oidc_url))
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    if args.period < LogConfig::MIN_PERIOD {
+        anyhow::bail!("--period must be at least {:?}", LogConfig::MIN_PERIOD);
+    }
+    if args.public_url.is_none() && args.listen.ip().is_unspecified() {
+        anyhow::bail!("listening on all interfaces ({}): pass --public-url with the URL clients use", args.listen);
+    }
+    let public_url = args.public_url.clone().unwrap_or_else(|| format!("http://{}", args.listen));
+    let public_url = public_url.trim_end_matches('/').to_owned();
+    let (config, oidc_url) = issuers(&args, &public_url)?;
+    let ca_key = match &args.ca_key {
+        Some(uri) => Some(crate::ca_cmd::open_token_key(uri)?),
+        None => None,
+    };
+    let options = Options {
+        data: args.data.clone(),
+        public_url: public_url.clone(),
+        period: args.period,
+        issuers: config.clone(),
+        oidc_url,
+        ca_key,
+    };
+    let stack = Stack::open(&options).map_err(anyhow::Error::msg)?;
+    let mut router = stack.router(config);
+    if args.dev {
+        router = crate::dev::mount(router, &public_url)?;
+    }
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("listening on {} (is another server running there?)", args.listen))?
+        .tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
+    eprintln!("sig-share serving {public_url}");
+    eprintln!("  CA                 {public_url}/api/v2/signingCert");
+    eprintln!("  transparency log   {public_url}/api/v2/log/entries (origin {})", stack.tlog.config().origin);
+    eprintln!("  certificate log    {public_url}/ctlog (origin {})", stack.ct.log().config().origin);
+    eprintln!("  timestamps         {public_url}/api/v1/timestamp");
+    if args.dev {
+        eprintln!("  identity (DEV)     {public_url}/oidc   anyone can log in as anyone: development only");
+    }
+    eprintln!("  trust config       {public_url}{TRUST_CONFIG_PATH}");
+    eprintln!("                     {}", stack.trust_config_path().display());
+    let tasks = stack.run_sequencers();
+    axum::serve(listener, router).with_graceful_shutdown(crate::log_cmd::shutdown()).await?;
+    tasks.iter().for_each(|t| t.abort());
+    Ok(())
+}

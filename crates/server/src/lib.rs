@@ -1,0 +1,12 @@
+//! sig-share's whole stack in one process: transparency log, certificate log, CA, TSA and the
+//! ClientTrustConfig that lets sigstore clients use them.
+//!
+//! - [`stack`]: opening every part from one data directory, and the combined router;
+//! - [`trust`]: the ClientTrustConfig model (sigstore's strict JSON shape);
+//! - [`trust_config`]: building this deployment's ClientTrustConfig.
+
+pub mod stack;
+pub mod trust;
+pub mod trust_config;
+
+pub use stack::{Options, Stack, StackError};
