@@ -114,7 +114,7 @@ impl CertificateAuthority {
         let precert = sig_share_pki::issue(&pre, self.signer.as_ref()).map_err(|e| build(&e))?;
         let mut chain = vec![precert.to_der().map_err(|e| build(&e))?];
         chain.extend(self.chain_der.iter().cloned());
-        let sct = self.ct.add_chain(&chain, true).await?;
+        let sct = self.ct.add_own_precert(&chain).await?;
 
         let list = static_ct::encode_sct_list(&[sct.encode().map_err(|e| build(&e))?]).map_err(|e| build(&e))?;
         params.extensions.push(Extension {

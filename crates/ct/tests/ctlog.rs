@@ -227,3 +227,38 @@ async fn bad_chains_are_refused_with_reasons() {
         assert!(status == 400 || status == 404, "{path}: {status}");
     }
 }
+
+#[tokio::test]
+async fn the_cas_in_process_path_skips_only_the_signature_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let root_key = SoftwareKey::generate(KeyAlgorithm::EcdsaP256Sha256).unwrap();
+    let now = SystemTime::now();
+    let root = sig_share_pki::self_signed_ca(
+        &root_key,
+        "CN=root".parse().unwrap(),
+        now - Duration::from_secs(60),
+        now + Duration::from_secs(3600),
+    )
+    .unwrap();
+    let mut config = LogConfig::new("ct.example/own");
+    config.period = Duration::from_millis(50);
+    let ct = sig_share_ct::embedded::open(dir.path(), config, vec![root.to_der().unwrap()]).unwrap();
+    tokio::spawn(ct.log().clone().run_sequencer());
+    let der = |c: &Certificate| c.to_der().unwrap();
+
+    let own = precert(&root, &root_key, "a@example.com", true);
+    let sct = ct.add_own_precert(&[der(&own), der(&root)]).await.unwrap();
+    assert_eq!(static_ct::parse_leaf_index(&sct.extensions), Some(0));
+    // A final certificate, or a chain to another root, is refused on this path too.
+    let final_cert = precert(&root, &root_key, "a@example.com", false);
+    assert!(ct.add_own_precert(&[der(&final_cert), der(&root)]).await.is_err());
+    let other_key = SoftwareKey::generate(KeyAlgorithm::EcdsaP256Sha256).unwrap();
+    let other =
+        sig_share_pki::self_signed_ca(&other_key, "CN=other".parse().unwrap(), now, now + Duration::from_secs(60))
+            .unwrap();
+    let foreign = precert(&other, &other_key, "a@example.com", true);
+    assert!(ct.add_own_precert(&[der(&foreign), der(&other)]).await.is_err());
+    // The public path checks the signature the in-process path trusts.
+    let forged = precert(&root, &other_key, "a@example.com", true);
+    assert!(ct.add_chain(&[der(&forged), der(&root)], true).await.is_err());
+}
