@@ -1,13 +1,13 @@
 //! `sig-share log serve` and `sig-share log check`.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use axum::serve::ListenerExt;
 use clap::{Args, Subcommand};
+
+use crate::listen::{Listen, shutdown};
 use serde::Serialize;
 use sig_share_log::embedded::DataDir;
 use sig_share_log::{EntryFormat, Log, LogConfig, check, http, rekor};
@@ -26,15 +26,8 @@ pub enum LogCommand {
 /// Where and how to run the log.
 #[derive(Args, Debug, Clone)]
 pub struct ServeArgs {
-    /// The data directory (created if missing).
-    #[arg(long, default_value = "sig-share-data", env = "SIG_SHARE_DATA")]
-    pub data: PathBuf,
-    /// The address to listen on.
-    #[arg(long, default_value = "127.0.0.1:3000")]
-    pub listen: SocketAddr,
-    /// The URL clients reach the log at (default: http://<listen>).
-    #[arg(long)]
-    pub public_url: Option<String>,
+    #[command(flatten)]
+    pub at: Listen,
     /// The checkpoint origin and key name (default: the public URL's host, without scheme or
     /// port, which is what sigstore-go and sigstore-js check against the log's URL).
     #[arg(long)]
@@ -80,21 +73,14 @@ pub fn open_log(args: &ServeArgs) -> anyhow::Result<(Log, String)> {
     if args.period < LogConfig::MIN_PERIOD {
         anyhow::bail!("--period must be at least {:?}", LogConfig::MIN_PERIOD);
     }
-    if args.public_url.is_none() && args.origin.is_none() && args.listen.ip().is_unspecified() {
-        anyhow::bail!(
-            "listening on all interfaces ({}): pass --public-url with the address clients use, \
-             which names the log (its checkpoint origin)",
-            args.listen
-        );
-    }
-    let public_url = args.public_url.clone().unwrap_or_else(|| format!("http://{}", args.listen));
+    let public_url = args.at.public_url(args.origin.is_some())?;
     let origin = match &args.origin {
         Some(o) => o.clone(),
         None => origin_for(&public_url)?,
     };
-    let dir = DataDir::new(&args.data);
+    let dir = DataDir::new(&args.at.data);
     let signer = dir.signer(&origin).map_err(anyhow::Error::msg)?;
-    let stores = dir.open_stores().with_context(|| format!("opening {}", args.data.display()))?;
+    let stores = dir.open_stores().with_context(|| format!("opening {}", args.at.data.display()))?;
     let mut config = LogConfig::new(origin);
     config.period = args.period;
     config.pool_size = args.pool_size;
@@ -104,36 +90,16 @@ pub fn open_log(args: &ServeArgs) -> anyhow::Result<(Log, String)> {
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let (log, public_url) = open_log(&args)?;
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .with_context(|| format!("listening on {} (is another log running there?)", args.listen))?
-        // Answers are small and latency is the product: no Nagle delay.
-        .tap_io(|tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
+    let listener = args.at.bind().await?;
     let latest = log.latest();
     eprintln!("sig-share log serving {public_url}{}", http::API_PREFIX);
     eprintln!("  origin     {}", log.config().origin);
     eprintln!("  public key {}", log.vkey());
     eprintln!("  tree size  {}", latest.size);
-    eprintln!("  data       {} (tiles in {}/log)", args.data.display(), args.data.display());
+    eprintln!("  data       {} (tiles in {}/log)", args.at.data.display(), args.at.data.display());
     tokio::spawn(log.clone().run_sequencer());
     axum::serve(listener, http::router(log)).with_graceful_shutdown(shutdown()).await?;
     Ok(())
-}
-
-/// Resolves on Ctrl-C or SIGTERM.
-pub async fn shutdown() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
-        tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
-    }
-    #[cfg(not(unix))]
-    let _ = ctrl_c.await;
-    tracing::info!("shutting down");
 }
 
 #[derive(Serialize)]

@@ -11,6 +11,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 mod ca_cmd;
 mod demo;
 mod dev;
+mod listen;
 mod log_cmd;
 mod serve_cmd;
 mod trust_cmd;

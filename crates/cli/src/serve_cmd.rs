@@ -1,31 +1,23 @@
 //! `sig-share serve`: the transparency log, certificate log, CA and TSA in one process.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
-use axum::serve::ListenerExt;
 use clap::Args;
 use sig_share_ca::{Config, IssuerConfig, IssuerType};
 use sig_share_log::LogConfig;
 use sig_share_server::trust::TRUST_CONFIG_PATH;
 use sig_share_server::{Options, Stack};
 
+use crate::listen::Listen;
+
 /// Where and how to run the stack.
 #[derive(Args, Debug, Clone)]
 pub struct ServeArgs {
-    /// The data directory (created if missing): keys, logs, the published trust config.
-    #[arg(long, default_value = "sig-share-data", env = "SIG_SHARE_DATA")]
-    pub data: PathBuf,
-    /// The address to listen on.
-    #[arg(long, default_value = "127.0.0.1:3000")]
-    pub listen: SocketAddr,
-    /// The URL clients reach the server at (default: http://<listen>). It names the logs and
-    /// goes into the published trust config.
-    #[arg(long)]
-    pub public_url: Option<String>,
+    #[command(flatten)]
+    pub at: Listen,
     /// A JSON file of trusted OpenID Connect issuers (see the README for its format).
     #[arg(long)]
     pub issuers: Option<PathBuf>,
@@ -75,18 +67,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if args.period < LogConfig::MIN_PERIOD {
         anyhow::bail!("--period must be at least {:?}", LogConfig::MIN_PERIOD);
     }
-    if args.public_url.is_none() && args.listen.ip().is_unspecified() {
-        anyhow::bail!("listening on all interfaces ({}): pass --public-url with the URL clients use", args.listen);
-    }
-    let public_url = args.public_url.clone().unwrap_or_else(|| format!("http://{}", args.listen));
-    let public_url = public_url.trim_end_matches('/').to_owned();
+    let public_url = args.at.public_url(false)?;
     let (config, oidc_url) = issuers(&args, &public_url)?;
     let ca_key = match &args.ca_key {
         Some(uri) => Some(crate::ca_cmd::open_token_key(uri)?),
         None => None,
     };
     let options = Options {
-        data: args.data.clone(),
+        data: args.at.data.clone(),
         public_url: public_url.clone(),
         period: args.period,
         issuers: config.clone(),
@@ -98,12 +86,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if args.dev {
         router = crate::dev::mount(router, &public_url)?;
     }
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .with_context(|| format!("listening on {} (is another server running there?)", args.listen))?
-        .tap_io(|tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
+    let listener = args.at.bind().await?;
     eprintln!("sig-share serving {public_url}");
     eprintln!("  CA                 {public_url}/api/v2/signingCert");
     eprintln!("  transparency log   {public_url}/api/v2/log/entries (origin {})", stack.tlog.config().origin);
@@ -115,7 +98,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     eprintln!("  trust config       {public_url}{TRUST_CONFIG_PATH}");
     eprintln!("                     {}", stack.trust_config_path().display());
     let tasks = stack.run_sequencers();
-    axum::serve(listener, router).with_graceful_shutdown(crate::log_cmd::shutdown()).await?;
+    axum::serve(listener, router).with_graceful_shutdown(crate::listen::shutdown()).await?;
     tasks.iter().for_each(|t| t.abort());
     Ok(())
 }

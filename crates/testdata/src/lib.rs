@@ -14,10 +14,16 @@ pub fn vectors(sub: &str) -> Option<PathBuf> {
     if dir.is_dir() {
         return Some(dir);
     }
+    missing(&format!("test vectors missing at {} (set SIG_SHARE_VECTORS)", dir.display()))
+}
+
+/// What a test does without something it needs: fail under CI (`CI=true`), where everything
+/// must be there, and skip loudly elsewhere.
+fn missing<T>(what: &str) -> Option<T> {
     if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("test vectors missing at {} (set SIG_SHARE_VECTORS)", dir.display());
+        panic!("{what}");
     }
-    eprintln!("SKIPPING: test vectors missing at {} (set SIG_SHARE_VECTORS)", dir.display());
+    eprintln!("SKIPPING: {what}");
     None
 }
 
@@ -28,12 +34,9 @@ pub fn sigstore_python() -> Option<PathBuf> {
     if let Some(py) = std::env::var_os("SIG_SHARE_PYTHON").map(PathBuf::from).filter(|p| p.exists()) {
         return Some(py);
     }
-    let hint = "run interop/sigstore-python/venv.sh and set SIG_SHARE_PYTHON to the path it prints";
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("sigstore-python is not installed: {hint}");
-    }
-    eprintln!("SKIPPING: sigstore-python is not installed: {hint}");
-    None
+    missing(
+        "sigstore-python is not installed: run interop/sigstore-python/venv.sh and set SIG_SHARE_PYTHON to the path it prints",
+    )
 }
 
 /// SoftHSM2's PKCS#11 module, for the tests of keys held in a token: present when the module and
@@ -46,10 +49,5 @@ pub fn softhsm2_module() -> Option<PathBuf> {
     if let (Some(module), true) = (module, util) {
         return Some(module);
     }
-    let hint = "install it with `apt-get install -y softhsm2`";
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("SoftHSM2 is not installed: {hint}");
-    }
-    eprintln!("SKIPPING: SoftHSM2 is not installed: {hint}");
-    None
+    missing("SoftHSM2 is not installed: install it with `apt-get install -y softhsm2`")
 }
