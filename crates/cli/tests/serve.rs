@@ -215,3 +215,66 @@ async fn the_ca_key_can_live_in_a_pkcs11_token() {
     assert_eq!(code, 2);
     assert!(err.contains("--ca-key"), "{err}");
 }
+
+/// The real sigstore-python (pinned, from PyPI) signs against the stack with a token from its
+/// development provider and verifies the bundle with the pinned trust config: its CA request
+/// (CSR + Bearer), the certificate profile and SCT, the TSA, the Rekor v2 log, the checkpoint and
+/// inclusion proof all pass its own checks. A tampered file or another identity fails.
+#[tokio::test]
+async fn sigstore_python_signs_and_verifies_against_the_stack() {
+    let Some(python) = sig_share_testdata::sigstore_python() else { return };
+    let sigstore = python.with_file_name("sigstore");
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let (_server, url) = start(&data, &["--dev"]).await;
+    let token = sig_share_dev_idp::client::device_login(&format!("{url}/oidc"), "grace@example.com").await.unwrap();
+    let trust = data.join("trust-config.json");
+    let file = dir.path().join("photo.txt");
+    std::fs::write(&file, b"a picture, in words").unwrap();
+    let bundle = dir.path().join("photo.sigstore.json");
+    let run = |args: &[&std::ffi::OsStr]| {
+        let out = Command::new(&sigstore).arg("--trust-config").arg(&trust).args(args).output().unwrap();
+        (
+            out.status.success(),
+            format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)),
+        )
+    };
+    let os = |s: &str| std::ffi::OsString::from(s);
+    let (ok, out) = run(&[
+        &os("sign"),
+        &os("--identity-token"),
+        &os(&token),
+        &os("--bundle"),
+        bundle.as_os_str(),
+        file.as_os_str(),
+    ]);
+    assert!(ok, "sigstore sign failed: {out}");
+    let verify = |identity: &str, path: &std::path::Path| {
+        run(&[
+            &os("verify"),
+            &os("identity"),
+            &os("--bundle"),
+            bundle.as_os_str(),
+            &os("--cert-identity"),
+            &os(identity),
+            &os("--cert-oidc-issuer"),
+            &os(&format!("{url}/oidc")),
+            path.as_os_str(),
+        ])
+    };
+    let (ok, out) = verify("grace@example.com", &file);
+    assert!(ok && out.contains("OK"), "sigstore verify refused our stack's bundle: {out}");
+    let (ok, _) = verify("mallory@example.com", &file);
+    assert!(!ok, "another identity must not verify");
+    let tampered = dir.path().join("tampered.txt");
+    std::fs::write(&tampered, b"a picture, in other words").unwrap();
+    let (ok, _) = verify("grace@example.com", &tampered);
+    assert!(!ok, "a tampered file must not verify");
+    // The bundle carries a Rekor v2 entry and an RFC 3161 timestamp from this stack.
+    let b: Value = serde_json::from_str(&std::fs::read_to_string(&bundle).unwrap()).unwrap();
+    assert_eq!(b["verificationMaterial"]["tlogEntries"][0]["kindVersion"]["version"], "0.0.2");
+    assert_eq!(
+        b["verificationMaterial"]["timestampVerificationData"]["rfc3161Timestamps"].as_array().unwrap().len(),
+        1
+    );
+}
