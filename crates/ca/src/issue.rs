@@ -73,6 +73,11 @@ impl CertificateAuthority {
         })
     }
 
+    /// The CA's signing key.
+    pub fn signer(&self) -> &dyn Signer {
+        self.signer.as_ref()
+    }
+
     /// The CA chain, issuing certificate first.
     pub fn chain(&self) -> &[Certificate] {
         &self.chain

@@ -305,7 +305,9 @@ impl<K: KeySource> TokenVerifier<K> {
         // Times are checked below against the caller's clock; jsonwebtoken would read its own.
         validation.validate_exp = false;
         validation.validate_nbf = false;
-        validation.required_spec_claims = HashSet::new();
+        // jsonwebtoken checks `aud` only when present: require it, or a token without one would
+        // pass whatever audience is configured (found by fuzzing).
+        validation.required_spec_claims = HashSet::from(["aud".to_owned()]);
         validation.set_audience(&[issuer.audience.as_str()]);
         validation.set_issuer(&[iss]);
         let data = jsonwebtoken::decode::<Map<String, Value>>(token, key, &validation).map_err(|e| {
@@ -346,21 +348,25 @@ impl<K: KeySource> TokenVerifier<K> {
         let time = |name: &'static str| -> Result<Option<u64>, TokenError> {
             match claims.get(name) {
                 None => Ok(None),
-                Some(v) => {
-                    v.as_u64().or_else(|| v.as_f64().map(|f| f as u64)).map(Some).ok_or(TokenError::MissingClaim(name))
-                }
+                // A NumericDate may have a fraction; one beyond any real date is not usable.
+                Some(v) => v
+                    .as_u64()
+                    .or_else(|| v.as_f64().filter(|f| f.is_finite() && (0.0..1e15).contains(f)).map(|f| f as u64))
+                    .filter(|&t| t < 1 << 50)
+                    .map(Some)
+                    .ok_or(TokenError::MissingClaim(name)),
             }
         };
         let exp = time("exp")?.ok_or(TokenError::MissingClaim("exp"))?;
-        if exp + skew <= now {
+        if exp.saturating_add(skew) <= now {
             return Err(TokenError::Expired(now - exp));
         }
         let iat = time("iat")?.ok_or(TokenError::MissingClaim("iat"))?;
-        if iat > now + skew {
+        if iat > now.saturating_add(skew) {
             return Err(TokenError::NotYetValid("iat", iat - now));
         }
         if let Some(nbf) = time("nbf")?
-            && nbf > now + skew
+            && nbf > now.saturating_add(skew)
         {
             return Err(TokenError::NotYetValid("nbf", nbf - now));
         }

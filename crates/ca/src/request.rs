@@ -153,7 +153,13 @@ pub fn parse_csr(content: &str) -> Result<CertReq, RequestError> {
         }
         _ => outer,
     };
-    CertReq::from_der(&der).map_err(|e| RequestError::BadCsr(e.to_string()))
+    let csr = CertReq::from_der(&der).map_err(|e| RequestError::BadCsr(e.to_string()))?;
+    // The signature is checked over the re-encoded request, so it must be the bytes that were
+    // signed: der sorts an unsorted SET OF while decoding (found by fuzzing).
+    if csr.to_der().map_err(|e| RequestError::BadCsr(e.to_string()))? != der {
+        return Err(RequestError::BadCsr("it is not in canonical DER (e.g. an unsorted SET OF)".into()));
+    }
+    Ok(csr)
 }
 
 fn pem_or_base64(text: &str, label: &str) -> Result<Vec<u8>, String> {

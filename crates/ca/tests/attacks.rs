@@ -35,6 +35,11 @@ async fn forged_stale_and_malformed_requests_are_refused() {
         c[k] = v;
         c
     };
+    let without = |k: &str| {
+        let mut c = good.clone();
+        c.as_object_mut().unwrap().remove(k);
+        c
+    };
     let valid = issuer.token(&good);
     let now = now_secs();
 
@@ -77,6 +82,15 @@ async fn forged_stale_and_malformed_requests_are_refused() {
             None,
             401,
             "audience",
+        ),
+        ("aud null".into(), client.pop_request(&issuer.token(&with("aud", json!(null))), email), None, 401, "audience"),
+        ("no aud".into(), client.pop_request(&issuer.token(&without("aud")), email), None, 401, "audience"),
+        (
+            "exp beyond u64".into(),
+            client.pop_request(&issuer.token(&with("exp", json!(1e20))), email),
+            None,
+            401,
+            "exp",
         ),
         (
             "unconfigured iss".into(),
@@ -237,4 +251,40 @@ async fn forged_stale_and_malformed_requests_are_refused() {
     assert_eq!(status, 201, "{answer}");
     assert_eq!(stack.logged(), 1);
     let _ = client.key.algorithm();
+}
+
+/// A tag-length-value with a definite length (short or two-byte long form).
+fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag];
+    match content.len() {
+        n @ 0..=127 => out.push(n as u8),
+        n @ 128..=255 => out.extend([0x81, n as u8]),
+        n => out.extend([0x82, (n >> 8) as u8, n as u8]),
+    }
+    out.extend_from_slice(content);
+    out
+}
+
+/// A CSR whose attributes SET OF is not in DER order, signed over exactly those bytes: the CA
+/// must refuse it rather than check the signature over a re-sorted encoding (found by fuzzing).
+#[test]
+fn a_csr_that_is_not_canonical_der_is_refused() {
+    use der::Encode;
+    let key = sig_share_pki::SoftwareKey::generate(sig_share_pki::KeyAlgorithm::EcdsaP256Sha256).unwrap();
+    let attr = |oid: &[u8], text: &[u8]| tlv(0x30, &[tlv(0x06, oid), tlv(0x31, &tlv(0x0c, text))].concat());
+    let challenge = attr(&[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x07], b"a");
+    let name = attr(&[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x02], b"b");
+    // DER orders SET OF members by their encodings: unstructuredName (…9.2) before …9.7.
+    assert!(name < challenge);
+    let unsorted = [challenge, name].concat();
+    let info =
+        tlv(0x30, &[&[0x02, 0x01, 0x00][..], &[0x30, 0x00], key.public_key_der(), &tlv(0xa0, &unsorted)].concat());
+    let signature = key.sign(&info).unwrap();
+    let alg = sig_share_pki::signature_algorithm(key.algorithm()).to_der().unwrap();
+    let mut bits = vec![0];
+    bits.extend_from_slice(&signature);
+    let csr = tlv(0x30, &[info, alg, tlv(0x03, &bits)].concat());
+    let pem = der::pem::encode_string("CERTIFICATE REQUEST", der::pem::LineEnding::LF, &csr).unwrap();
+    let err = sig_share_ca::request::parse_csr(&BASE64.encode(pem)).unwrap_err();
+    assert!(err.to_string().contains("canonical DER"), "{err}");
 }
