@@ -98,6 +98,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     eprintln!("  trust config       {public_url}{TRUST_CONFIG_PATH}");
     eprintln!("                     {}", stack.trust_config_path().display());
     let tasks = stack.run_sequencers();
+    stack.log_genesis().await?;
     axum::serve(listener, router).with_graceful_shutdown(crate::listen::shutdown()).await?;
     tasks.iter().for_each(|t| t.abort());
     Ok(())

@@ -25,10 +25,11 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use der::Encode;
+use sha2::Digest;
 use sig_share_ca::{CaService, CertificateAuthority, Config, HttpKeySource, TokenVerifier};
 use sig_share_ct::CertificateLog;
 use sig_share_log::embedded::{DataDir, write_private};
-use sig_share_log::{Log, LogConfig};
+use sig_share_log::{Log, LogConfig, NewEntry};
 use sig_share_pki::{KeyAlgorithm, Signer, SoftwareKey};
 use sig_share_tsa::TimestampAuthority;
 use x509_cert::Certificate;
@@ -131,6 +132,35 @@ impl Stack {
     /// Starts the logs' sequencers; abort the handles to stop them.
     pub fn run_sequencers(&self) -> Vec<tokio::task::JoinHandle<()>> {
         vec![tokio::spawn(self.tlog.clone().run_sequencer()), tokio::spawn(self.ct.log().clone().run_sequencer())]
+    }
+
+    /// Gives a new transparency log its first entry: the CA's root certificate, signed by the CA
+    /// key, as a hashedrekord. It anchors the deployment's CA in its log for monitors, and it
+    /// keeps client entries off index 0: sigstore-js writes bundles as protobuf JSON, which
+    /// leaves out a zero `logIndex` and an empty proof, and sigstore-python 4.5.1 refuses such
+    /// bundles. Does nothing once the log has entries; needs the sequencers running.
+    pub async fn log_genesis(&self) -> Result<(), StackError> {
+        if self.tlog.latest().size > 0 {
+            return Ok(());
+        }
+        let fail = |e: &dyn std::fmt::Display| StackError(format!("logging the CA root as the first entry: {e}"));
+        let root = self.ca.chain().last().ok_or_else(|| fail(&"no CA root"))?.to_der().map_err(|e| fail(&e))?;
+        let signer = self.ca.signer();
+        let signature = signer.sign(&root).map_err(|e| fail(&e))?;
+        let (digest, key_details) = match signer.algorithm() {
+            KeyAlgorithm::EcdsaP256Sha256 => (sha2::Sha256::digest(&root).to_vec(), "PKIX_ECDSA_P256_SHA_256"),
+            KeyAlgorithm::EcdsaP384Sha384 => (sha2::Sha384::digest(&root).to_vec(), "PKIX_ECDSA_P384_SHA_384"),
+        };
+        let b64 = |b: &[u8]| base64::Engine::encode(&base64::engine::general_purpose::STANDARD, b);
+        let request = serde_json::json!({"hashedRekordRequestV002": {
+            "digest": b64(&digest),
+            "signature": {"content": b64(&signature), "verifier": {
+                "publicKey": {"rawBytes": b64(signer.public_key_der())}, "keyDetails": key_details}},
+        }});
+        let entry = sig_share_log::rekor::verify_request(request.to_string().as_bytes()).map_err(|e| fail(&e))?;
+        let logged = self.tlog.submit(NewEntry { data: entry.body, key: entry.key }).await.map_err(|e| fail(&e))?;
+        tracing::info!(index = logged.index, "logged the CA root certificate as the log's first entry");
+        Ok(())
     }
 
     /// Every route of the stack, with `issuers` trusted for tokens.

@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use sha2::Digest;
 use sig_share_ca::{Config, IssuerConfig, IssuerType};
 use sig_share_server::trust::{ClientTrustConfig, TRUST_CONFIG_PATH};
 use sig_share_server::{Options, Stack};
@@ -58,6 +59,14 @@ async fn every_service_answers_and_the_trust_config_parses_in_sigstore_python() 
         assert_eq!(summary["fulcio_certs"], 1);
         assert_eq!(summary["tsa_authorities"], 1);
     }
+
+    // A new log's first entry is the CA root signed by the CA key; only once.
+    stack.log_genesis().await.unwrap();
+    stack.log_genesis().await.unwrap();
+    assert_eq!(stack.tlog.latest().size, 1);
+    let root = stack.ca.chain().last().unwrap();
+    let digest = sig_share_log::rekor::digest_key("sha256", &sha2::Sha256::digest(der::Encode::to_der(root).unwrap()));
+    assert_eq!(stack.tlog.lookup(&digest, 10).unwrap(), [0]);
 
     for (path, want) in [
         ("/api/v2/checkpoint", 200),
