@@ -221,3 +221,34 @@ async fn key_rotation_at_the_issuer_is_followed() {
     let (status, answer) = stack.post(&client.pop_request(&forged, "dave@example.com"), None).await;
     assert_eq!(status, 401, "{answer}");
 }
+
+#[tokio::test]
+async fn ed25519_client_keys_are_certified() {
+    use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair};
+    let issuer = TestIssuer::start().await;
+    let stack = Stack::start(&issuer.url).await;
+    let token = issuer.token(&issuer.claims("ivan@example.com"));
+    let key = Ed25519KeyPair::generate().unwrap();
+    // SubjectPublicKeyInfo for id-Ed25519 (RFC 8410): a fixed prefix and the raw key.
+    let spki =
+        [&[0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00][..], key.public_key().as_ref()]
+            .concat();
+    let pem = der::pem::encode_string("PUBLIC KEY", der::pem::LineEnding::LF, &spki).unwrap();
+    let pop = key.sign(b"ivan@example.com");
+    let body = serde_json::json!({
+        "credentials": {"oidcIdentityToken": token},
+        "publicKeyRequest": {"publicKey": {"algorithm": "ED25519", "content": pem},
+                             "proofOfPossession": base64::Engine::encode(&base64::engine::general_purpose::STANDARD, pop.as_ref())},
+    });
+    let (status, answer) = stack.post(&body, None).await;
+    assert_eq!(status, 201, "{answer}");
+    let leaf = &chain_of(&answer)[0];
+    assert_eq!(leaf.tbs_certificate().subject_public_key_info().to_der().unwrap(), spki);
+    verify_embedded_sct(&stack, leaf);
+    // A proof over something else is refused.
+    let mut bad = body.clone();
+    bad["publicKeyRequest"]["proofOfPossession"] =
+        serde_json::json!(base64::Engine::encode(&base64::engine::general_purpose::STANDARD, key.sign(b"x").as_ref()));
+    let (status, _) = stack.post(&bad, None).await;
+    assert_eq!(status, 400);
+}
