@@ -1,16 +1,9 @@
 //! The `sig-share` command as a user meets it: the demo, `log check`'s verdicts and exit codes,
 //! and refusals with a message.
 
-use std::process::Command;
+mod common;
 
-fn sig_share(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_sig-share")).args(args).output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use common::sig_share;
 
 #[test]
 fn demo_then_check_then_tamper() {

@@ -2,60 +2,21 @@
 //! real device-flow login at its development identity provider buys a certificate, the trust
 //! config is pinned and shown, and the certificate chains to the pinned CA.
 
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+mod common;
+
+use std::process::Command;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
+use common::{Server, sig_share};
 use serde_json::{Value, json};
 
-fn sig_share(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_sig-share")).args(args).output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
 async fn start(data: &std::path::Path, extra: &[&str]) -> (Server, String) {
-    start_with(data, extra, &[]).await
+    common::serve(data, extra, &[]).await
 }
 
 async fn start_with(data: &std::path::Path, extra: &[&str], envs: &[(&str, &str)]) -> (Server, String) {
-    let port = free_port();
-    let listen = format!("127.0.0.1:{port}");
-    let child = Command::new(env!("CARGO_BIN_EXE_sig-share"))
-        .args(["serve", "--period", "100ms", "--listen", &listen, "--data"])
-        .arg(data)
-        .args(extra)
-        .envs(envs.iter().copied())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let server = Server(child);
-    let url = format!("http://{listen}");
-    for _ in 0..100 {
-        if reqwest::get(format!("{url}/healthz")).await.is_ok_and(|r| r.status().is_success()) {
-            return (server, url);
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("sig-share serve did not start");
+    common::serve(data, extra, envs).await
 }
 
 #[tokio::test]

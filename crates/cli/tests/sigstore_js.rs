@@ -6,11 +6,13 @@
 //! sigstore-python 4.5.1. The scripts and the pinned packages are in `interop/sigstore-js`
 //! (`npm ci --prefix interop/sigstore-js`).
 
+mod common;
+
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::process::Command;
 
+use common::Server;
 use serde_json::Value;
 
 /// `interop/sigstore-js` with its packages installed and `node` on the path. Missing, it fails
@@ -36,38 +38,8 @@ fn peer_dir() -> Option<PathBuf> {
     None
 }
 
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
 async fn start(data: &Path) -> (Server, String) {
-    let port = free_port();
-    let listen = format!("127.0.0.1:{port}");
-    let child = Command::new(env!("CARGO_BIN_EXE_sig-share"))
-        .args(["serve", "--dev", "--period", "200ms", "--listen", &listen, "--data"])
-        .arg(data)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let server = Server(child);
-    let url = format!("http://{listen}");
-    for _ in 0..100 {
-        if reqwest::get(format!("{url}/healthz")).await.is_ok_and(|r| r.status().is_success()) {
-            return (server, url);
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("sig-share serve did not start");
+    common::serve(data, &["--dev"], &[]).await
 }
 
 /// Whether a command succeeded, and what it printed.
