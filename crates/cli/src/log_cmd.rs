@@ -17,7 +17,9 @@ pub enum LogCommand {
     /// Serve the log: Rekor v2 writes and tlog-tiles reads under /api/v2, metrics, health.
     Serve(ServeArgs),
     /// Check a log's data directory: re-derive every tile and the root from the entries, verify
-    /// the checkpoint signature and the state records; report the first inconsistency.
+    /// the checkpoint signature and the state records; report the first inconsistency. Works on
+    /// a transparency log (`log serve --data DIR`, or `serve`'s DIR/tlog) and, with
+    /// --certificate-log, on `serve`'s certificate log (DIR/ctlog).
     ///
     /// Exit status: 0 clean, 1 inconsistent, 2 could not check.
     Check(CheckArgs),
@@ -46,6 +48,10 @@ pub struct CheckArgs {
     /// The data directory.
     #[arg(long, default_value = "sig-share-data", env = "SIG_SHARE_DATA")]
     pub data: PathBuf,
+    /// The directory holds a static-ct-api certificate log (data tiles of certificates) rather
+    /// than a transparency log.
+    #[arg(long)]
+    pub certificate_log: bool,
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,
@@ -186,7 +192,12 @@ fn run_check(args: &CheckArgs) -> Result<check::CheckReport, CheckFailure> {
         eprintln!("note: a running log holds the state database; checking the published tiles only");
     }
     let state = state.as_ref().map(|s| s as &dyn sig_share_log::storage::StateStore);
-    check::check(&tiles, state, &key, EntryFormat::TlogTiles, &rekor::key_of_body, &mut progress).map_err(|e| match e {
+    let format = if args.certificate_log { EntryFormat::StaticCt } else { EntryFormat::TlogTiles };
+    let key_of = |entry: &[u8]| match format {
+        EntryFormat::StaticCt => sig_share_ct::chain::key_of_pending(entry),
+        EntryFormat::TlogTiles => rekor::key_of_body(entry),
+    };
+    check::check(&tiles, state, &key, format, &key_of, &mut progress).map_err(|e| match e {
         check::CheckError::Inconsistent(msg) => CheckFailure::Inconsistent(msg),
         other => CheckFailure::CouldNot(other.into()),
     })

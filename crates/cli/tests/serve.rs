@@ -22,7 +22,7 @@ async fn start_with(data: &std::path::Path, extra: &[&str], envs: &[(&str, &str)
 #[tokio::test]
 async fn serve_dev_issues_certificates_that_chain_to_the_pinned_trust_config() {
     let dir = tempfile::tempdir().unwrap();
-    let (_server, url) = start(&dir.path().join("data"), &["--dev"]).await;
+    let (server, url) = start(&dir.path().join("data"), &["--dev"]).await;
 
     // Pin the trust config; the summary names every part.
     let pinned = dir.path().join("pinned.json");
@@ -65,6 +65,23 @@ async fn serve_dev_issues_certificates_that_chain_to_the_pinned_trust_config() {
     std::fs::write(&root, root_pem).unwrap();
     let verified = Command::new("openssl").arg("verify").arg("-CAfile").arg(&root).arg(&leaf).output().unwrap();
     assert!(verified.status.success(), "{}", String::from_utf8_lossy(&verified.stdout));
+
+    // Stopped, both logs check clean: the certificate log re-derived from its data tiles.
+    drop(server);
+    let data = dir.path().join("data");
+    let (code, out, err) =
+        sig_share(&["log", "check", "--certificate-log", "--json", "--data", data.join("ctlog").to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}{err}");
+    let report: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        (report["ok"].clone(), report["size"].clone(), report["state_checked"].clone()),
+        (json!(true), json!(1), json!(true))
+    );
+    let (code, out, _) = sig_share(&["log", "check", "--data", data.join("tlog").to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}");
+    // A certificate log is not a transparency log: checked as one, it is refused.
+    let (code, _, _) = sig_share(&["log", "check", "--data", data.join("ctlog").to_str().unwrap()]);
+    assert_ne!(code, 0);
 }
 
 #[test]
