@@ -84,7 +84,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let stack = Stack::open(&options).map_err(anyhow::Error::msg)?;
     let mut router = stack.router(config);
     if args.dev {
-        router = crate::dev::mount(router, &public_url)?;
+        router = crate::dev::mount(router, &public_url, &args.at.data)?;
     }
     let listener = args.at.bind().await?;
     eprintln!("sig-share serving {public_url}");

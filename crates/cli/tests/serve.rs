@@ -256,3 +256,29 @@ async fn sigstore_python_signs_and_verifies_against_the_stack() {
         1
     );
 }
+
+/// The development provider keeps its key in the data directory: a token from before a restart
+/// still buys a certificate after it.
+#[tokio::test]
+async fn dev_tokens_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let port = common::free_port();
+    let (server, url) = common::serve_on(port, &data, &["--dev"], &[]).await;
+    let token = sig_share_dev_idp::client::device_login(&format!("{url}/oidc"), "judy@example.com").await.unwrap();
+    drop(server);
+    let (_server, url) = common::serve_on(port, &data, &["--dev"], &[]).await;
+    let key =
+        aws_lc_rs::signature::EcdsaKeyPair::generate(&aws_lc_rs::signature::ECDSA_P256_SHA256_ASN1_SIGNING).unwrap();
+    let spki = aws_lc_rs::encoding::AsDer::<aws_lc_rs::encoding::PublicKeyX509Der>::as_der(
+        aws_lc_rs::signature::KeyPair::public_key(&key),
+    )
+    .unwrap();
+    let pop = key.sign(&aws_lc_rs::rand::SystemRandom::new(), b"judy@example.com").unwrap();
+    let body = json!({
+        "credentials": {"oidcIdentityToken": token},
+        "publicKeyRequest": {"publicKey": {"content": BASE64.encode(spki.as_ref())}, "proofOfPossession": BASE64.encode(pop.as_ref())},
+    });
+    let resp = reqwest::Client::new().post(format!("{url}/api/v2/signingCert")).json(&body).send().await.unwrap();
+    assert_eq!(resp.status().as_u16(), 201, "{}", resp.text().await.unwrap());
+}

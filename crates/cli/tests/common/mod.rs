@@ -34,7 +34,12 @@ pub fn free_port() -> u16 {
 /// Starts `sig-share serve` (100 ms period) on a free loopback port with `extra` arguments and
 /// `envs`, and waits until it answers; returns it with its URL.
 pub async fn serve(data: &Path, extra: &[&str], envs: &[(&str, &str)]) -> (Server, String) {
-    let listen = format!("127.0.0.1:{}", free_port());
+    serve_on(free_port(), data, extra, envs).await
+}
+
+/// [`serve`] on a given port.
+pub async fn serve_on(port: u16, data: &Path, extra: &[&str], envs: &[(&str, &str)]) -> (Server, String) {
+    let listen = format!("127.0.0.1:{port}");
     let child = Command::new(env!("CARGO_BIN_EXE_sig-share"))
         .args(["serve", "--period", "100ms", "--listen", &listen, "--data"])
         .arg(data)
