@@ -148,9 +148,9 @@ pub struct HttpKeySource {
     /// Read by every request without awaiting: an async lock here queues each request behind
     /// the scheduler's whole run queue, which capped issuance far below the CPU's capacity.
     cache: std::sync::RwLock<HashMap<String, Cached>>,
-    /// Held while fetching, so concurrent requests for a cold or rotated issuer wait for one
-    /// fetch instead of each starting their own.
-    fetching: tokio::sync::Mutex<()>,
+    /// Per issuer, held while fetching, so concurrent requests for a cold or rotated issuer wait
+    /// for one fetch instead of each starting their own, and a slow issuer delays only its own.
+    fetching: std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     /// How long keys are used before being fetched again.
     pub ttl: Duration,
     /// The shortest time between two fetches for one issuer, so unknown `kid`s cannot make the
@@ -223,7 +223,8 @@ impl KeySource for HttpKeySource {
         if let Some(keys) = usable(&self.cache.read().expect("key cache")) {
             return Ok(keys);
         }
-        let _fetching = self.fetching.lock().await;
+        let lock = self.fetching.lock().expect("fetch locks").entry(issuer.to_owned()).or_default().clone();
+        let _fetching = lock.lock().await;
         // Someone else may have fetched while this request waited.
         if let Some(keys) = usable(&self.cache.read().expect("key cache")) {
             return Ok(keys);

@@ -252,3 +252,31 @@ async fn ed25519_client_keys_are_certified() {
     let (status, _) = stack.post(&bad, None).await;
     assert_eq!(status, 400);
 }
+
+/// Fetching one issuer's keys does not hold up another's: a slow issuer's first token is still
+/// waiting on its discovery document when a token from a second issuer has been answered.
+#[tokio::test]
+async fn a_slow_issuer_delays_only_its_own_tokens() {
+    let slow = TestIssuer::start_with_delay(std::time::Duration::from_secs(3)).await;
+    let fast = TestIssuer::start().await;
+    let config = sig_share_ca::Config {
+        issuers: vec![
+            sig_share_ca::IssuerConfig::exact(&slow.url, sig_share_ca::IssuerType::Email),
+            sig_share_ca::IssuerConfig::exact(&fast.url, sig_share_ca::IssuerType::Email),
+        ],
+    };
+    let stack = std::sync::Arc::new(Stack::with_config(config).await);
+    let client = std::sync::Arc::new(ClientKey::p256());
+    let slow_request = client.pop_request(&slow.token(&slow.claims("s@example.com")), "s@example.com");
+    let pending = {
+        let stack = stack.clone();
+        tokio::spawn(async move { stack.post(&slow_request, None).await })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let (status, answer) =
+        stack.post(&client.pop_request(&fast.token(&fast.claims("f@example.com")), "f@example.com"), None).await;
+    assert_eq!(status, 201, "{answer}");
+    assert!(!pending.is_finished(), "the slow issuer's request should still be fetching its keys");
+    let (status, _) = pending.await.unwrap();
+    assert_eq!(status, 201);
+}

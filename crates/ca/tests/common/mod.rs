@@ -80,6 +80,11 @@ pub struct TestIssuer {
 
 impl TestIssuer {
     pub async fn start() -> TestIssuer {
+        TestIssuer::start_with_delay(Duration::ZERO).await
+    }
+
+    /// An issuer whose discovery document takes `delay` to answer.
+    pub async fn start_with_delay(delay: Duration) -> TestIssuer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let keys = Arc::new(Mutex::new(vec![RsaKey::generate("k1")]));
@@ -90,7 +95,10 @@ impl TestIssuer {
                 "/.well-known/openid-configuration",
                 get(move || {
                     let u = u.clone();
-                    async move { axum::Json(json!({"issuer": u, "jwks_uri": format!("{u}/jwks")})) }
+                    async move {
+                        tokio::time::sleep(delay).await;
+                        axum::Json(json!({"issuer": u, "jwks_uri": format!("{u}/jwks")}))
+                    }
                 }),
             )
             .route(
