@@ -5,6 +5,7 @@
 //! | `POST /api/v2/signingCert` | a token and a key (or CSR) in, `signedCertificateEmbeddedSct` out |
 //! | `GET /api/v2/trustBundle` | the CA chains |
 //! | `GET /api/v2/configuration` | the trusted issuers, their audiences and challenge claims |
+//! | `GET /ca/metrics` | Prometheus: certificates issued, requests refused by reason, issuing time |
 //!
 //! Errors are `{"code", "message", "details"}` with the HTTP status grpc-gateway would use:
 //! 400 for a malformed request or key, 401 for a token that does not verify, 503 when an
@@ -35,6 +36,7 @@ pub fn router<K: KeySource + 'static>(service: Arc<CaService<K>>) -> Router {
         .route("/api/v2/signingCert", post(signing_cert::<K>))
         .route("/api/v2/trustBundle", get(trust_bundle::<K>))
         .route("/api/v2/configuration", get(configuration::<K>))
+        .route("/ca/metrics", get(metrics::<K>))
         .layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES))
         .with_state(service)
 }
@@ -105,6 +107,10 @@ fn ca_error(e: CaError) -> Response {
             error(StatusCode::INTERNAL_SERVER_ERROR, 13, "issuing the certificate failed".into())
         }
     }
+}
+
+async fn metrics<K: KeySource>(State(ca): State<Arc<CaService<K>>>) -> Response {
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], ca.metrics().encode()).into_response()
 }
 
 #[derive(Serialize)]

@@ -6,11 +6,12 @@
 //! - [`principal`]: what a token certifies (SAN, challenge, Fulcio's extensions);
 //! - [`request`]: the request forms (CSR, or key + proof of possession);
 //! - [`issue`]: the certificate profile, the precertificate and the SCT;
-//! - [`service`]: all of it in order; [`http`]: the HTTP API.
+//! - [`service`]: all of it in order; [`http`]: the HTTP API; [`metrics`]: Prometheus metrics.
 
 pub mod config;
 pub mod http;
 pub mod issue;
+pub mod metrics;
 pub mod oidc;
 pub mod principal;
 pub mod request;

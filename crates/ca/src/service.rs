@@ -9,6 +9,7 @@ use x509_cert::Certificate;
 use x509_cert::spki::SubjectPublicKeyInfoOwned;
 
 use crate::issue::{CertificateAuthority, IssueError};
+use crate::metrics::Metrics;
 use crate::oidc::{HttpKeySource, KeySource, TokenError, TokenVerifier};
 use crate::principal::Principal;
 use crate::request::{self, KeyClaim, RequestError};
@@ -37,6 +38,7 @@ pub enum CaError {
 pub struct CaService<K = HttpKeySource> {
     verifier: TokenVerifier<K>,
     ca: CertificateAuthority,
+    metrics: Metrics,
 }
 
 /// A key type the CA certifies.
@@ -70,7 +72,7 @@ impl ClientKey {
 impl<K: KeySource> CaService<K> {
     /// A service verifying tokens with `verifier` and issuing with `ca`.
     pub fn new(verifier: TokenVerifier<K>, ca: CertificateAuthority) -> Arc<CaService<K>> {
-        Arc::new(CaService { verifier, ca })
+        Arc::new(CaService { verifier, ca, metrics: Metrics::default() })
     }
 
     /// The token verifier (its issuer configuration).
@@ -83,9 +85,32 @@ impl<K: KeySource> CaService<K> {
         &self.ca
     }
 
+    /// The metrics.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
     /// Handles a request body (and bearer token) at `now`: parse, verify the token, derive the
     /// principal, check the key type and the proof of possession, issue.
     pub async fn signing_cert(
+        &self,
+        body: &[u8],
+        bearer: Option<&str>,
+        now: SystemTime,
+    ) -> Result<Vec<Certificate>, CaError> {
+        let started = std::time::Instant::now();
+        let result = self.check_and_issue(body, bearer, now).await;
+        match &result {
+            Ok(_) => {
+                self.metrics.issued.inc();
+                self.metrics.issue_seconds.observe(started.elapsed().as_secs_f64());
+            }
+            Err(e) => self.metrics.refuse(e),
+        }
+        result
+    }
+
+    async fn check_and_issue(
         &self,
         body: &[u8],
         bearer: Option<&str>,

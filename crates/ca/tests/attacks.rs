@@ -250,6 +250,14 @@ async fn forged_stale_and_malformed_requests_are_refused() {
     let (status, answer) = stack.post(&client.pop_request(&valid, email), None).await;
     assert_eq!(status, 201, "{answer}");
     assert_eq!(stack.logged(), 1);
+    // The refusals are counted by reason for the operator.
+    let metrics = reqwest::get(format!("{}/ca/metrics", stack.url)).await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("sigshare_ca_issued_total 1"), "{metrics}");
+    for reason in
+        ["token_audience", "unknown_issuer", "token_time", "token_signature", "proof_of_possession", "unsupported_key"]
+    {
+        assert!(metrics.contains(&format!("sigshare_ca_refused_total{{reason=\"{reason}\"}}")), "{reason}: {metrics}");
+    }
     let _ = client.key.algorithm();
 }
 
