@@ -8,7 +8,7 @@ use anyhow::Context;
 use clap::Args;
 use sig_share_ca::{Config, IssuerConfig, IssuerType};
 use sig_share_log::LogConfig;
-use sig_share_server::trust::TRUST_CONFIG_PATH;
+use sig_share_server::trust_config::TRUST_CONFIG_PATH;
 use sig_share_server::{Options, Stack};
 
 use crate::listen::Listen;

@@ -9,7 +9,8 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use clap::{Args, Subcommand};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use sig_share_server::trust::{Authority, ClientTrustConfig, TRUST_CONFIG_PATH};
+use sig_share_server::trust_config::TRUST_CONFIG_PATH;
+use sig_share_verify::trust::{Authority, ClientTrustConfig, Service, TransparencyLog};
 
 #[derive(Subcommand, Debug)]
 pub enum TrustCommand {
@@ -169,13 +170,13 @@ fn summarize(c: &ClientTrustConfig, source: &str) -> Summary {
             .unwrap_or_default(),
         valid_from: a.valid_for.start.clone(),
     };
-    let log = |l: &sig_share_server::trust::TransparencyLog| LogSummary {
+    let log = |l: &TransparencyLog| LogSummary {
         url: l.base_url.clone(),
         log_id: BASE64.decode(&l.log_id.key_id).map(hex::encode).unwrap_or_default(),
         key_type: l.public_key.key_details.clone(),
         valid_from: l.public_key.valid_for.start.clone(),
     };
-    let urls = |s: &[sig_share_server::trust::Service]| s.iter().map(|s| s.url.clone()).collect();
+    let urls = |s: &[Service]| s.iter().map(|s| s.url.clone()).collect();
     let (r, s) = (&c.trusted_root, &c.signing_config);
     Summary {
         source: source.to_owned(),

@@ -2,11 +2,10 @@
 //! ClientTrustConfig that lets sigstore clients use them.
 //!
 //! - [`stack`]: opening every part from one data directory, and the combined router;
-//! - [`trust`]: the ClientTrustConfig model (sigstore's strict JSON shape);
-//! - [`trust_config`]: building this deployment's ClientTrustConfig.
+//! - [`trust_config`]: building this deployment's ClientTrustConfig (the model is
+//!   `sig_share_verify::trust`).
 
 pub mod stack;
-pub mod trust;
 pub mod trust_config;
 
 pub use stack::{Options, Stack, StackError};

@@ -34,7 +34,9 @@ use sig_share_pki::{KeyAlgorithm, Signer, SoftwareKey};
 use sig_share_tsa::TimestampAuthority;
 use x509_cert::Certificate;
 
-use crate::trust::{ClientTrustConfig, TRUST_CONFIG_PATH};
+use sig_share_verify::trust::ClientTrustConfig;
+
+use crate::trust_config::TRUST_CONFIG_PATH;
 
 /// How the stack runs.
 #[derive(Clone, Debug)]

@@ -9,7 +9,22 @@ use sig_share_log::Log;
 use sig_share_tsa::TimestampAuthority;
 use x509_cert::Certificate;
 
-use crate::trust::*;
+use sig_share_verify::trust::*;
+
+/// Where a server publishes its ClientTrustConfig.
+pub const TRUST_CONFIG_PATH: &str = "/.well-known/sig-share/trust-config.json";
+
+/// A DER SubjectPublicKeyInfo for a raw Ed25519 public key.
+pub fn ed25519_spki(key: &[u8; 32]) -> Vec<u8> {
+    let mut der = vec![0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00];
+    der.extend_from_slice(key);
+    der
+}
+
+/// RFC 3339 (`2026-11-25T06:04:32Z`) of a time.
+pub fn rfc3339(t: SystemTime) -> String {
+    der::DateTime::from_system_time(t).map_or_else(|_| "1970-01-01T00:00:00Z".into(), |d| d.to_string())
+}
 
 /// The ClientTrustConfig of a stack at `url` (whose bare host is `host`), valid from `started`.
 #[allow(clippy::too_many_arguments)]
@@ -32,6 +47,7 @@ pub fn build(
             uri,
             cert_chain: CertChain { certificates },
             valid_for: ValidFor { start: rfc3339(valid), end: None },
+            operator: None,
         })
     };
     let tsa_start = tsa.chain()[0].tbs_certificate().validity().not_before.to_system_time();
@@ -48,6 +64,8 @@ pub fn build(
                 valid_for: valid_for.clone(),
             },
             log_id: LogId { key_id: b64(&sig_share_log::rekor::log_id(&tlog.config().origin, &tlog.public_key())) },
+            checkpoint_key_id: None,
+            operator: None,
         }],
         certificate_authorities: vec![authority(ca.chain(), url.to_owned(), ca_start)?],
         ctlogs: vec![TransparencyLog {
@@ -59,6 +77,8 @@ pub fn build(
                 valid_for: valid_for.clone(),
             },
             log_id: LogId { key_id: b64(&ct.log_id()) },
+            checkpoint_key_id: None,
+            operator: None,
         }],
         timestamp_authorities: vec![authority(tsa.chain(), format!("{url}/api/v1/timestamp"), tsa_start)?],
     };

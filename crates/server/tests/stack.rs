@@ -7,8 +7,9 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use sha2::Digest;
 use sig_share_ca::{Config, IssuerConfig, IssuerType};
-use sig_share_server::trust::{ClientTrustConfig, TRUST_CONFIG_PATH};
+use sig_share_server::trust_config::TRUST_CONFIG_PATH;
 use sig_share_server::{Options, Stack};
+use sig_share_verify::trust::ClientTrustConfig;
 
 fn options(dir: &std::path::Path, url: &str) -> Options {
     Options {

@@ -1,12 +1,14 @@
-//! The deployment's sigstore ClientTrustConfig: the trusted root (CA chain, certificate log,
-//! transparency log, timestamp authority) and the signing config (where each service is), in
-//! exactly the shape sigstore-python 4.5.1 and sigstore-js accept.
+//! sigstore's trust material: the ClientTrustConfig, its TrustedRoot (CA chains, certificate
+//! logs, transparency logs, timestamp authorities, each with its validity) and its SigningConfig
+//! (where each service is). One model for both sides: `sig-share serve` writes it, verifiers
+//! read it (also public-good's `trusted_root.json` and the conformance suite's).
 //!
-//! Their parsers are strict, so the JSON follows `shared/research/interop-clients.md` §1d: the
-//! trusted root under the `version=0.1` media type, uint64 values as strings, standard base64,
-//! no fields they do not know, an `operator` on every service, `subject` on every authority.
-//! Log IDs: the transparency log's is its C2SP checkpoint key ID (rekor-tiles' convention, which
-//! sigstore-python matches note signatures by); the certificate log's is SHA-256 of its key.
+//! Written, it must pass sigstore-python 4.5.1's strict parser (`shared/research/
+//! interop-clients.md` §1d): the trusted root under the `version=0.1` media type, standard
+//! base64, an `operator` on every service, `subject` on every authority. Read, unknown fields are
+//! refused (trust material whose meaning we do not know is not trusted), optional ones
+//! (`checkpointKeyId`, `operator`, `validFor.end`) are taken when present, and both trusted-root
+//! media types are accepted.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -16,10 +18,10 @@ use serde::{Deserialize, Serialize};
 pub const CLIENT_TRUST_CONFIG_MEDIA_TYPE: &str = "application/vnd.dev.sigstore.clienttrustconfig.v0.1+json";
 /// The trusted root media type sigstore-python 4.5.1 requires (it refuses `trustedroot.v0.2+json`).
 pub const TRUSTED_ROOT_MEDIA_TYPE: &str = "application/vnd.dev.sigstore.trustedroot+json;version=0.1";
+/// The newer trusted root media type, accepted when reading.
+pub const TRUSTED_ROOT_V02_MEDIA_TYPE: &str = "application/vnd.dev.sigstore.trustedroot.v0.2+json";
 /// The signing config media type.
 pub const SIGNING_CONFIG_MEDIA_TYPE: &str = "application/vnd.dev.sigstore.signingconfig.v0.2+json";
-/// Where a server publishes its ClientTrustConfig.
-pub const TRUST_CONFIG_PATH: &str = "/.well-known/sig-share/trust-config.json";
 
 /// `ClientTrustConfig`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -65,6 +67,12 @@ pub struct TransparencyLog {
     pub public_key: PublicKey,
     /// Its ID.
     pub log_id: LogId,
+    /// The note key ID its checkpoints are signed with, where it differs from `log_id`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkpoint_key_id: Option<LogId>,
+    /// Who runs it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operator: Option<String>,
 }
 
 /// `PublicKey`.
@@ -104,12 +112,16 @@ pub struct ValidFor {
 pub struct Authority {
     /// Who.
     pub subject: Subject,
-    /// Where.
+    /// Where (absent in some published roots).
+    #[serde(default)]
     pub uri: String,
     /// The chain (for a CA: issuing certificate to root; for a TSA: leaf to root).
     pub cert_chain: CertChain,
     /// When.
     pub valid_for: ValidFor,
+    /// Who runs it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operator: Option<String>,
 }
 
 /// `DistinguishedName`.
@@ -194,21 +206,9 @@ impl Selector {
     }
 }
 
-/// A DER SubjectPublicKeyInfo for a raw Ed25519 public key.
-pub fn ed25519_spki(key: &[u8; 32]) -> Vec<u8> {
-    let mut der = vec![0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00];
-    der.extend_from_slice(key);
-    der
-}
-
-/// RFC 3339 (`2026-11-25T06:04:32Z`) of a time.
-pub fn rfc3339(t: std::time::SystemTime) -> String {
-    der::DateTime::from_system_time(t).map_or_else(|_| "1970-01-01T00:00:00Z".into(), |d| d.to_string())
-}
-
-/// A file that is not a ClientTrustConfig this version understands.
+/// Trust material (a ClientTrustConfig, trusted root or signing config) this version cannot use.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("not a sigstore ClientTrustConfig: {0}")]
+#[error("not usable sigstore trust material: {0}")]
 pub struct TrustConfigError(String);
 
 impl ClientTrustConfig {
@@ -223,8 +223,40 @@ impl ClientTrustConfig {
             }
         };
         check(&c.media_type, CLIENT_TRUST_CONFIG_MEDIA_TYPE, "the")?;
-        check(&c.trusted_root.media_type, TRUSTED_ROOT_MEDIA_TYPE, "the trusted root's")?;
+        c.trusted_root.check_media_type()?;
         check(&c.signing_config.media_type, SIGNING_CONFIG_MEDIA_TYPE, "the signing config's")?;
         Ok(c)
+    }
+}
+
+impl TrustedRoot {
+    /// Parses a trusted root on its own (a `trusted_root.json`).
+    pub fn from_json(text: &str) -> Result<TrustedRoot, TrustConfigError> {
+        let root: TrustedRoot = serde_json::from_str(text).map_err(|e| TrustConfigError(e.to_string()))?;
+        root.check_media_type()?;
+        Ok(root)
+    }
+
+    fn check_media_type(&self) -> Result<(), TrustConfigError> {
+        match self.media_type.as_str() {
+            TRUSTED_ROOT_MEDIA_TYPE | TRUSTED_ROOT_V02_MEDIA_TYPE => Ok(()),
+            other => {
+                Err(TrustConfigError(format!("the trusted root's media type {other:?} is not one this version reads")))
+            }
+        }
+    }
+}
+
+impl SigningConfig {
+    /// Parses a signing config on its own.
+    pub fn from_json(text: &str) -> Result<SigningConfig, TrustConfigError> {
+        let config: SigningConfig = serde_json::from_str(text).map_err(|e| TrustConfigError(e.to_string()))?;
+        if config.media_type != SIGNING_CONFIG_MEDIA_TYPE {
+            return Err(TrustConfigError(format!(
+                "the signing config's media type {:?} is not v0.2",
+                config.media_type
+            )));
+        }
+        Ok(config)
     }
 }

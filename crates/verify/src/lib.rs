@@ -1,0 +1,16 @@
+//! sig-share's verifier: everything needed to check a sigstore bundle with nothing but a pinned
+//! trusted root. Pure: no network, no clock, no disk of its own (callers pass bytes and times
+//! in), so it tests fast and builds for `wasm32-unknown-unknown` for the web page.
+//!
+//! - [`trust`]: the ClientTrustConfig, TrustedRoot and SigningConfig models (sigstore's JSON);
+//! - [`bundle`]: the bundle model, v0.1 to v0.3 and both media-type spellings.
+//!
+//! Verification itself (certificate path at signing time, SCTs, timestamps, inclusion proofs
+//! against signed checkpoints, signatures, the identity policy) builds on these models.
+
+pub mod bundle;
+pub mod json;
+pub mod trust;
+
+pub use bundle::{Bundle, BundleError};
+pub use trust::{ClientTrustConfig, TrustConfigError, TrustedRoot};

@@ -1,0 +1,142 @@
+//! The models read what sigstore writes: every trusted root and signing config in the sigstore
+//! conformance suite (public-good's and the per-case ones), and every bundle in it.
+
+use std::fs;
+
+use sig_share_verify::bundle::{Bundle, BundleError, BundleVersion};
+use sig_share_verify::trust::{SigningConfig, TrustedRoot};
+
+#[test]
+fn every_conformance_trusted_root_and_signing_config_parses() {
+    let Some(dir) = sig_share_testdata::vectors("sigstore-conformance") else { return };
+    let mut roots = vec![dir.join("trust/public-good.trusted_root.json"), dir.join("trust/staging.trusted_root.json")];
+    for case in fs::read_dir(dir.join("bundle-verify")).unwrap() {
+        let path = case.unwrap().path().join("trusted_root.json");
+        if path.exists() {
+            roots.push(path);
+        }
+    }
+    assert!(roots.len() >= 30, "{} trusted roots", roots.len());
+    for path in &roots {
+        let case =
+            path.parent().and_then(|p| p.file_name()).map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        match TrustedRoot::from_json(&fs::read_to_string(path).unwrap()) {
+            Ok(root) => assert!(!root.tlogs.is_empty() || !root.certificate_authorities.is_empty(), "{case}"),
+            // A root without a validity start is unusable, and refused before anything trusts it.
+            Err(e) if case == "trust-root-tlog-missing-validity-start_fail" => {
+                assert!(e.to_string().contains("start"), "{e}")
+            }
+            Err(e) => panic!("{}: {e}", path.display()),
+        }
+    }
+    let public_good = TrustedRoot::from_json(&fs::read_to_string(&roots[0]).unwrap()).unwrap();
+    // Public good: Rekor v1 and the log2025-1 Rekor v2 shard, two Fulcio CAs, CT logs, a TSA.
+    assert!(public_good.tlogs.iter().any(|t| t.base_url.contains("log2025-1")), "{:?}", public_good.tlogs);
+    assert!(public_good.certificate_authorities.len() >= 2);
+    assert!(!public_good.ctlogs.is_empty() && !public_good.timestamp_authorities.is_empty());
+
+    let signing =
+        SigningConfig::from_json(&fs::read_to_string(dir.join("trust/public-good.signing_config.v0.2.json")).unwrap())
+            .unwrap();
+    assert!(!signing.ca_urls.is_empty() && !signing.rekor_tlog_urls.is_empty());
+}
+
+#[test]
+fn every_conformance_bundle_parses_or_is_refused_for_its_shape() {
+    let Some(dir) = sig_share_testdata::vectors("sigstore-conformance/bundle-verify") else { return };
+    let mut parsed = 0;
+    let mut versions = std::collections::BTreeSet::new();
+    for case in fs::read_dir(&dir).unwrap() {
+        let case = case.unwrap().path();
+        let name = case.file_name().unwrap().to_string_lossy().into_owned();
+        let path = case.join("bundle.sigstore.json");
+        if !path.exists() {
+            continue;
+        }
+        match Bundle::from_json(&fs::read(&path).unwrap()) {
+            Ok(bundle) => {
+                parsed += 1;
+                versions.insert(bundle.version().unwrap());
+                let m = &bundle.verification_material;
+                assert!(bundle.signing_certificate().is_some() || m.public_key.is_some(), "{name}");
+                for entry in &m.tlog_entries {
+                    assert!(!entry.canonicalized_body.is_empty(), "{name}");
+                }
+            }
+            // Only cases the suite expects to fail may be refused while parsing.
+            Err(e) => {
+                assert!(name.ends_with("_fail"), "{name} should parse: {e}");
+                if name == "bundle-malformed-json_fail" {
+                    assert!(matches!(e, BundleError::Malformed(_)), "{e}");
+                }
+            }
+        }
+    }
+    assert!(parsed >= 50, "{parsed} bundles parsed");
+    assert_eq!(
+        versions.into_iter().collect::<Vec<_>>(),
+        [BundleVersion::V0_1, BundleVersion::V0_2, BundleVersion::V0_3]
+    );
+}
+
+#[test]
+fn proto3_defaults_left_out_are_read_as_defaults() {
+    // What sigstore-js writes for the first entry of a log: no logIndex, no hashes.
+    let bundle = br#"{
+        "mediaType": "application/vnd.dev.sigstore.bundle+json;version=0.2",
+        "verificationMaterial": {
+            "x509CertificateChain": {"certificates": [{"rawBytes": "MAA="}]},
+            "tlogEntries": [{
+                "logId": {"keyId": "AAAA"},
+                "kindVersion": {"kind": "hashedrekord", "version": "0.0.2"},
+                "inclusionProof": {"rootHash": "AAAA", "treeSize": "1", "checkpoint": {"envelope": "x\n"}},
+                "canonicalizedBody": "e30="
+            }]
+        },
+        "messageSignature": {"signature": "AAAA"}
+    }"#;
+    let parsed = Bundle::from_json(bundle).unwrap();
+    let entry = &parsed.verification_material.tlog_entries[0];
+    assert_eq!((entry.log_index, entry.integrated_time), (0, 0));
+    let proof = entry.inclusion_proof.as_ref().unwrap();
+    assert_eq!((proof.log_index, proof.tree_size, proof.hashes.len()), (0, 1, 0));
+}
+
+#[test]
+fn bundles_of_the_wrong_shape_are_refused() {
+    let base = serde_json::json!({
+        "mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json",
+        "verificationMaterial": {"certificate": {"rawBytes": "MAA="}},
+        "messageSignature": {"signature": "AAAA"}
+    });
+    assert!(Bundle::from_json(base.to_string().as_bytes()).is_ok());
+    let with = |f: &dyn Fn(&mut serde_json::Value)| {
+        let mut b = base.clone();
+        f(&mut b);
+        Bundle::from_json(b.to_string().as_bytes()).unwrap_err()
+    };
+    assert_eq!(
+        with(&|b| b["mediaType"] = "application/json".into()),
+        BundleError::MediaType("application/json".into())
+    );
+    assert_eq!(
+        with(&|b| b["dsseEnvelope"] = serde_json::json!({"payload": "", "payloadType": "x", "signatures": []})),
+        BundleError::Content
+    );
+    assert_eq!(
+        with(&|b| b["verificationMaterial"]["publicKey"] = serde_json::json!({"hint": "k"})),
+        BundleError::Material
+    );
+    assert_eq!(
+        with(&|b| {
+            b["verificationMaterial"] =
+                serde_json::json!({"x509CertificateChain": {"certificates": [{"rawBytes": "MAA="}]}})
+        }),
+        BundleError::ChainInV03
+    );
+    assert!(matches!(with(&|b| b["messageSignature"]["signature"] = "!!".into()), BundleError::Malformed(_)));
+    assert!(matches!(
+        with(&|b| b["verificationMaterial"]["tlogEntries"] = serde_json::json!([{"logIndex": "-1"}])),
+        BundleError::Malformed(_)
+    ));
+}
