@@ -21,8 +21,16 @@ pub mod b64 {
         decode(&text).map_err(serde::de::Error::custom)
     }
 
-    /// Decodes standard or URL-safe base64, with or without padding.
+    /// Decodes standard or URL-safe base64, with or without padding, skipping line breaks as Go's
+    /// decoder (and so the bundles Go tools write) does.
     pub fn decode(text: &str) -> Result<Vec<u8>, String> {
+        let joined;
+        let text = if text.contains(['\n', '\r']) {
+            joined = text.replace(['\n', '\r'], "");
+            joined.as_str()
+        } else {
+            text
+        };
         let engines = [
             &base64::engine::general_purpose::STANDARD,
             &base64::engine::general_purpose::STANDARD_NO_PAD,

@@ -3,13 +3,15 @@
 //! in), so it tests fast and builds for `wasm32-unknown-unknown` for the web page.
 //!
 //! - [`trust`]: the ClientTrustConfig, TrustedRoot and SigningConfig models (sigstore's JSON);
-//! - [`bundle`]: the bundle model, v0.1 to v0.3 and both media-type spellings.
+//! - [`bundle`]: the bundle model, v0.1 to v0.3 and both media-type spellings;
+//! - [`tlog`]: a log entry's inclusion proof up to a checkpoint signed by a trusted log.
 //!
 //! Verification itself (certificate path at signing time, SCTs, timestamps, inclusion proofs
 //! against signed checkpoints, signatures, the identity policy) builds on these models.
 
 pub mod bundle;
 pub mod json;
+pub mod tlog;
 pub mod trust;
 
 pub use bundle::{Bundle, BundleError};

@@ -140,3 +140,43 @@ fn bundles_of_the_wrong_shape_are_refused() {
         BundleError::Malformed(_)
     ));
 }
+
+/// The Rekor v2 cases of the conformance suite: their log entries prove into a checkpoint signed
+/// by the log their trusted root names (cosignatures and second signatures from the origin are
+/// fine), and every case about the checkpoint or the proof is refused.
+#[test]
+fn rekor_v2_inclusion_and_checkpoints_as_the_conformance_suite_judges_them() {
+    use sig_share_verify::tlog::verify_inclusion;
+    let Some(dir) = sig_share_testdata::vectors("sigstore-conformance/bundle-verify") else { return };
+    let must_fail = [
+        "rekor2-checkpoint-missing-log-signature_fail",
+        "rekor2-checkpoint-missing-origin_fail",
+        "rekor2-checkpoint-missing-root-hash_fail",
+        "rekor2-checkpoint-missing-size_fail",
+        "rekor2-checkpoint-no-matching-signature_fail",
+        "rekor2-no-inclusion-proof_fail",
+    ];
+    let (mut verified, mut refused) = (0, 0);
+    for case in fs::read_dir(&dir).unwrap() {
+        let case = case.unwrap().path();
+        let name = case.file_name().unwrap().to_string_lossy().into_owned();
+        if !name.starts_with("rekor2-") {
+            continue;
+        }
+        let root = TrustedRoot::from_json(&fs::read_to_string(case.join("trusted_root.json")).unwrap()).unwrap();
+        let bundle = Bundle::from_json(&fs::read(case.join("bundle.sigstore.json")).unwrap())
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let entry = &bundle.verification_material.tlog_entries[0];
+        let result = verify_inclusion(entry, &root);
+        if must_fail.contains(&name.as_str()) {
+            assert!(result.is_err(), "{name} must be refused");
+            refused += 1;
+        } else if !name.ends_with("_fail") {
+            let inclusion = result.unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(inclusion.index, entry.log_index, "{name}");
+            verified += 1;
+        }
+    }
+    assert_eq!(refused, must_fail.len());
+    assert!(verified >= 7, "{verified} Rekor v2 cases verified");
+}

@@ -1,0 +1,147 @@
+//! A bundle's transparency log entry: its inclusion proof up to a checkpoint signed by a log the
+//! trusted root names.
+//!
+//! The log is found by the entry's log ID among the trusted root's `tlogs` (or their
+//! `checkpointKeyId`); its checkpoint must carry a valid signature by that log's key under the
+//! checkpoint's own origin (C2SP signed-note: the key ID covers name and key, so a signature
+//! from the right key under another name does not count), its size and root must be the
+//! proof's, and the entry's leaf must prove into that root at the entry's index. Cosignatures by
+//! other keys are ignored, as signed-note asks.
+//!
+//! Ed25519 log keys (Rekor v2, C2SP logs) are checked here; ECDSA checkpoint keys (Rekor v1
+//! shards) are refused as unsupported until the verifier's ECDSA lands.
+
+use sig_share_tlog::merkle;
+use sig_share_tlog::{Checkpoint, Ed25519Verifier, Hash, Note, NoteVerifier};
+
+use crate::bundle::TlogEntry;
+use crate::json::b64;
+use crate::trust::{TransparencyLog, TrustedRoot};
+
+/// The signed-note signature type of an Ed25519 log key.
+const ED25519_NOTE_TYPE: u8 = 0x01;
+/// The DER prefix of an Ed25519 SubjectPublicKeyInfo (RFC 8410): the raw key follows.
+const ED25519_SPKI_PREFIX: [u8; 12] = [0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00];
+
+/// Why a log entry's inclusion does not hold.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InclusionError {
+    /// The entry carries no inclusion proof.
+    #[error("the log entry has no inclusion proof")]
+    NoProof,
+    /// The proof carries no checkpoint.
+    #[error("the inclusion proof has no checkpoint")]
+    NoCheckpoint,
+    /// No log in the trusted root has the entry's log ID.
+    #[error("the entry's log (ID {0}) is not in the trusted root")]
+    UnknownLog(String),
+    /// The trusted log's key is one this version cannot check checkpoints with.
+    #[error("the log's key type {0} is not supported for checkpoints yet")]
+    UnsupportedKey(String),
+    /// The checkpoint does not parse.
+    #[error("the checkpoint is malformed: {0}")]
+    Checkpoint(String),
+    /// No valid signature by the log's key.
+    #[error("the checkpoint is not signed by the trusted log {0:?}: {1}")]
+    Signature(String, String),
+    /// Proof and checkpoint disagree.
+    #[error(
+        "the inclusion proof is for size {proof_size} and another root than the checkpoint's (size {checkpoint_size})"
+    )]
+    CheckpointMismatch {
+        /// The proof's tree size.
+        proof_size: u64,
+        /// The checkpoint's.
+        checkpoint_size: u64,
+    },
+    /// The entry's and the proof's index differ.
+    #[error("the entry is at index {entry} but its proof is for index {proof}")]
+    IndexMismatch {
+        /// The entry's index.
+        entry: u64,
+        /// The proof's.
+        proof: u64,
+    },
+    /// The proof does not lead from the entry to the root.
+    #[error("the inclusion proof does not verify: {0}")]
+    Proof(String),
+}
+
+/// What a verified inclusion established.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Inclusion {
+    /// The log's URL in the trusted root.
+    pub log_url: String,
+    /// The checkpoint's origin.
+    pub origin: String,
+    /// The entry's index.
+    pub index: u64,
+    /// The checkpoint's tree size.
+    pub tree_size: u64,
+}
+
+/// Verifies that `entry` is in a log `root` trusts, under a checkpoint that log signed.
+pub fn verify_inclusion(entry: &TlogEntry, root: &TrustedRoot) -> Result<Inclusion, InclusionError> {
+    let proof = entry.inclusion_proof.as_ref().ok_or(InclusionError::NoProof)?;
+    if proof.log_index != entry.log_index {
+        return Err(InclusionError::IndexMismatch { entry: entry.log_index, proof: proof.log_index });
+    }
+    let log = find_log(root, &entry.log_id.key_id)?;
+    let envelope = &proof.checkpoint.as_ref().ok_or(InclusionError::NoCheckpoint)?.envelope;
+    let note = Note::parse(envelope.as_bytes()).map_err(|e| InclusionError::Checkpoint(e.to_string()))?;
+    let checkpoint = Checkpoint::parse(note.text()).map_err(|e| InclusionError::Checkpoint(e.to_string()))?;
+
+    let verifier = log_verifier(log, &checkpoint.origin)?;
+    note.verify(&[&verifier as &dyn NoteVerifier])
+        .map_err(|e| InclusionError::Signature(checkpoint.origin.clone(), e.to_string()))?;
+
+    let root_hash =
+        to_hash(&proof.root_hash).ok_or_else(|| InclusionError::Proof("the root is not 32 bytes".into()))?;
+    if checkpoint.size != proof.tree_size || checkpoint.root != root_hash {
+        return Err(InclusionError::CheckpointMismatch {
+            proof_size: proof.tree_size,
+            checkpoint_size: checkpoint.size,
+        });
+    }
+    let hashes = proof
+        .hashes
+        .iter()
+        .map(|h| to_hash(h).ok_or_else(|| InclusionError::Proof("a proof hash is not 32 bytes".into())))
+        .collect::<Result<Vec<_>, _>>()?;
+    let leaf = Hash::leaf(&entry.canonicalized_body);
+    merkle::verify_inclusion(proof.log_index, proof.tree_size, &leaf, &hashes, &root_hash)
+        .map_err(|e| InclusionError::Proof(e.to_string()))?;
+    Ok(Inclusion {
+        log_url: log.base_url.clone(),
+        origin: checkpoint.origin,
+        index: proof.log_index,
+        tree_size: proof.tree_size,
+    })
+}
+
+/// The trusted log whose log ID (or checkpoint key ID) is `key_id`.
+fn find_log<'r>(root: &'r TrustedRoot, key_id: &[u8]) -> Result<&'r TransparencyLog, InclusionError> {
+    let matches = |id: &str| b64::decode(id).is_ok_and(|d| d == key_id);
+    root.tlogs
+        .iter()
+        .find(|t| matches(&t.log_id.key_id) || t.checkpoint_key_id.as_ref().is_some_and(|c| matches(&c.key_id)))
+        .ok_or_else(|| InclusionError::UnknownLog(hex(key_id)))
+}
+
+/// The note verifier of a trusted log's key under the checkpoint's origin.
+fn log_verifier(log: &TransparencyLog, origin: &str) -> Result<Ed25519Verifier, InclusionError> {
+    let spki = b64::decode(&log.public_key.raw_bytes).map_err(|e| InclusionError::UnsupportedKey(e.to_string()))?;
+    match spki.strip_prefix(&ED25519_SPKI_PREFIX[..]) {
+        Some(raw) if raw.len() == 32 => Ed25519Verifier::new(origin, ED25519_NOTE_TYPE, raw)
+            .map_err(|e| InclusionError::Checkpoint(format!("origin {origin:?}: {e}"))),
+        _ => Err(InclusionError::UnsupportedKey(log.public_key.key_details.clone())),
+    }
+}
+
+fn to_hash(bytes: &[u8]) -> Option<Hash> {
+    bytes.try_into().ok().map(Hash)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
