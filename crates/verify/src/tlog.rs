@@ -8,9 +8,14 @@
 //! proof's, and the entry's leaf must prove into that root at the entry's index. Cosignatures by
 //! other keys are ignored, as signed-note asks.
 //!
-//! Ed25519 log keys (Rekor v2, C2SP logs) are checked here; ECDSA checkpoint keys (Rekor v1
-//! shards) are refused as unsupported until the verifier's ECDSA lands.
+//! Ed25519 log keys (Rekor v2, C2SP logs) sign under the checkpoint's origin. ECDSA P-256 keys
+//! (Rekor v1 shards) use signed-note's ECDSA type, whose key ID is the first four bytes of
+//! SHA-256 of the key's DER SubjectPublicKeyInfo (so the log ID's prefix) and does not cover the
+//! name: Rekor v1 signs as `rekor.sigstore.dev` under the origin `rekor.sigstore.dev - <tree>`,
+//! so there the key ID and the signature decide, not the name.
 
+use p256::pkcs8::DecodePublicKey;
+use sha2::{Digest, Sha256};
 use sig_share_tlog::merkle;
 use sig_share_tlog::{Checkpoint, Ed25519Verifier, Hash, Note, NoteVerifier};
 
@@ -54,14 +59,6 @@ pub enum InclusionError {
         /// The checkpoint's.
         checkpoint_size: u64,
     },
-    /// The entry's and the proof's index differ.
-    #[error("the entry is at index {entry} but its proof is for index {proof}")]
-    IndexMismatch {
-        /// The entry's index.
-        entry: u64,
-        /// The proof's.
-        proof: u64,
-    },
     /// The proof does not lead from the entry to the root.
     #[error("the inclusion proof does not verify: {0}")]
     Proof(String),
@@ -74,7 +71,7 @@ pub struct Inclusion {
     pub log_url: String,
     /// The checkpoint's origin.
     pub origin: String,
-    /// The entry's index.
+    /// The entry's index in the checkpoint's tree.
     pub index: u64,
     /// The checkpoint's tree size.
     pub tree_size: u64,
@@ -82,17 +79,16 @@ pub struct Inclusion {
 
 /// Verifies that `entry` is in a log `root` trusts, under a checkpoint that log signed.
 pub fn verify_inclusion(entry: &TlogEntry, root: &TrustedRoot) -> Result<Inclusion, InclusionError> {
+    // The proof's index is the entry's position in its tree; the entry's own `logIndex` may
+    // differ (Rekor v1 numbers entries across all its shards), so the proof's is what is proven.
     let proof = entry.inclusion_proof.as_ref().ok_or(InclusionError::NoProof)?;
-    if proof.log_index != entry.log_index {
-        return Err(InclusionError::IndexMismatch { entry: entry.log_index, proof: proof.log_index });
-    }
     let log = find_log(root, &entry.log_id.key_id)?;
     let envelope = &proof.checkpoint.as_ref().ok_or(InclusionError::NoCheckpoint)?.envelope;
     let note = Note::parse(envelope.as_bytes()).map_err(|e| InclusionError::Checkpoint(e.to_string()))?;
     let checkpoint = Checkpoint::parse(note.text()).map_err(|e| InclusionError::Checkpoint(e.to_string()))?;
 
-    let verifier = log_verifier(log, &checkpoint.origin)?;
-    note.verify(&[&verifier as &dyn NoteVerifier])
+    let verifier = log_verifier(log, &checkpoint.origin, &note)?;
+    note.verify(&[verifier.as_ref()])
         .map_err(|e| InclusionError::Signature(checkpoint.origin.clone(), e.to_string()))?;
 
     let root_hash =
@@ -128,13 +124,48 @@ fn find_log<'r>(root: &'r TrustedRoot, key_id: &[u8]) -> Result<&'r Transparency
         .ok_or_else(|| InclusionError::UnknownLog(hex(key_id)))
 }
 
-/// The note verifier of a trusted log's key under the checkpoint's origin.
-fn log_verifier(log: &TransparencyLog, origin: &str) -> Result<Ed25519Verifier, InclusionError> {
+/// The note verifier of a trusted log's key for this checkpoint.
+fn log_verifier(log: &TransparencyLog, origin: &str, note: &Note) -> Result<Box<dyn NoteVerifier>, InclusionError> {
     let spki = b64::decode(&log.public_key.raw_bytes).map_err(|e| InclusionError::UnsupportedKey(e.to_string()))?;
-    match spki.strip_prefix(&ED25519_SPKI_PREFIX[..]) {
-        Some(raw) if raw.len() == 32 => Ed25519Verifier::new(origin, ED25519_NOTE_TYPE, raw)
-            .map_err(|e| InclusionError::Checkpoint(format!("origin {origin:?}: {e}"))),
-        _ => Err(InclusionError::UnsupportedKey(log.public_key.key_details.clone())),
+    if let Some(raw) = spki.strip_prefix(&ED25519_SPKI_PREFIX[..])
+        && raw.len() == 32
+    {
+        let v = Ed25519Verifier::new(origin, ED25519_NOTE_TYPE, raw)
+            .map_err(|e| InclusionError::Checkpoint(format!("origin {origin:?}: {e}")))?;
+        return Ok(Box::new(v));
+    }
+    if log.public_key.key_details == "PKIX_ECDSA_P256_SHA_256" {
+        let key = p256::ecdsa::VerifyingKey::from_public_key_der(&spki)
+            .map_err(|e| InclusionError::UnsupportedKey(format!("PKIX_ECDSA_P256_SHA_256: {e}")))?;
+        let digest = Sha256::digest(&spki);
+        let key_id = u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]]);
+        // The name is whatever the log signs as; the key ID names the key.
+        let name = note.signatures().iter().find(|s| s.key_id == key_id).map_or_else(String::new, |s| s.name.clone());
+        return Ok(Box::new(EcdsaNoteVerifier { name, key_id, key }));
+    }
+    Err(InclusionError::UnsupportedKey(log.public_key.key_details.clone()))
+}
+
+/// signed-note's ECDSA (P-256, SHA-256, ASN.1 signatures) verifier.
+struct EcdsaNoteVerifier {
+    name: String,
+    key_id: u32,
+    key: p256::ecdsa::VerifyingKey,
+}
+
+impl NoteVerifier for EcdsaNoteVerifier {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn key_id(&self) -> u32 {
+        self.key_id
+    }
+
+    fn verify(&self, text: &[u8], signature: &[u8]) -> Option<Option<u64>> {
+        use p256::ecdsa::signature::Verifier;
+        let signature = p256::ecdsa::DerSignature::try_from(signature).ok()?;
+        self.key.verify(text, &signature).ok().map(|()| None)
     }
 }
 

@@ -180,3 +180,42 @@ fn rekor_v2_inclusion_and_checkpoints_as_the_conformance_suite_judges_them() {
     assert_eq!(refused, must_fail.len());
     assert!(verified >= 7, "{verified} Rekor v2 cases verified");
 }
+
+/// The Rekor v1 cases against public-good's trusted root: their entries prove into checkpoints
+/// signed with the Rekor v1 shard's ECDSA key (signed-note's ECDSA type), and the cases about a
+/// bad checkpoint signature, a wrong key hint, a corrupted proof hash or a proof without a
+/// checkpoint are refused.
+#[test]
+fn rekor_v1_inclusion_and_ecdsa_checkpoints_against_public_good() {
+    use sig_share_verify::tlog::verify_inclusion;
+    let Some(dir) = sig_share_testdata::vectors("sigstore-conformance") else { return };
+    let root =
+        TrustedRoot::from_json(&fs::read_to_string(dir.join("trust/public-good.trusted_root.json")).unwrap()).unwrap();
+    let entry = |case: &str| {
+        let bundle =
+            Bundle::from_json(&fs::read(dir.join("bundle-verify").join(case).join("bundle.sigstore.json")).unwrap())
+                .unwrap_or_else(|e| panic!("{case}: {e}"));
+        bundle.verification_material.tlog_entries[0].clone()
+    };
+    for case in [
+        "happy-path-v0.1",
+        "happy-path-v0.2",
+        "happy-path-v0.3",
+        "happy-path-v0.3-new-mediaType",
+        "happy-path-intoto-in-dsse-v3",
+    ] {
+        let e = entry(case);
+        let inclusion = verify_inclusion(&e, &root).unwrap_or_else(|err| panic!("{case}: {err}"));
+        assert!(inclusion.origin.starts_with("rekor.sigstore.dev - "), "{case}: {}", inclusion.origin);
+        // Rekor v1 numbers entries across its shards; the proof is for the index in this shard.
+        assert_eq!(inclusion.index, e.inclusion_proof.as_ref().unwrap().log_index, "{case}");
+    }
+    for case in [
+        "invalid-checkpoint-signature_fail",
+        "invalid-inclusion-proof_fail",
+        "inclusion-proof-corrupted-hash_fail",
+        "checkpoint-bad-keyhint_fail",
+    ] {
+        assert!(verify_inclusion(&entry(case), &root).is_err(), "{case} must be refused");
+    }
+}
