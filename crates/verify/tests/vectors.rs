@@ -219,3 +219,42 @@ fn rekor_v1_inclusion_and_ecdsa_checkpoints_against_public_good() {
         assert!(verify_inclusion(&entry(case), &root).is_err(), "{case} must be refused");
     }
 }
+
+/// Rekor v1 inclusion promises (SETs): every bundle of the suite that carries one under
+/// public-good's root verifies, except a forged promise, an entry altered after logging and a
+/// bundle from another instance.
+#[test]
+fn rekor_v1_inclusion_promises() {
+    use sig_share_verify::tlog::{PromiseError, verify_promise};
+    let Some(dir) = sig_share_testdata::vectors("sigstore-conformance") else { return };
+    let root =
+        TrustedRoot::from_json(&fs::read_to_string(dir.join("trust/public-good.trusted_root.json")).unwrap()).unwrap();
+    let mut verified = 0;
+    for case in fs::read_dir(dir.join("bundle-verify")).unwrap() {
+        let case = case.unwrap().path();
+        let name = case.file_name().unwrap().to_string_lossy().into_owned();
+        if case.join("trusted_root.json").exists() {
+            continue;
+        }
+        let Ok(bundle) = Bundle::from_json(&fs::read(case.join("bundle.sigstore.json")).unwrap_or_default()) else {
+            continue;
+        };
+        let Some(entry) = bundle.verification_material.tlog_entries.first() else { continue };
+        if entry.inclusion_promise.is_none() {
+            continue;
+        }
+        match (name.as_str(), verify_promise(entry, &root)) {
+            // A forged promise, and an entry body altered after logging (its public key).
+            ("set-invalid-signature_fail" | "incorrect-public-key_fail", result) => {
+                assert_eq!(result, Err(PromiseError::Signature), "{name}")
+            }
+            // Signed by another instance's log, unknown to public-good's root.
+            ("bundle-from-wrong-instance_fail", result) => assert!(result.is_err(), "{name}"),
+            (_, result) => {
+                assert_eq!(result.unwrap_or_else(|e| panic!("{name}: {e}")), entry.integrated_time);
+                verified += 1;
+            }
+        }
+    }
+    assert!(verified >= 15, "{verified} promises verified");
+}
