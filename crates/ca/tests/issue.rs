@@ -280,3 +280,55 @@ async fn a_slow_issuer_delays_only_its_own_tokens() {
     let (status, _) = pending.await.unwrap();
     assert_eq!(status, 201);
 }
+
+/// Username and GitHub Actions issuers end to end: the username otherName SAN and the workflow
+/// URI SAN with the CI extensions, as OpenSSL reads them back.
+#[tokio::test]
+async fn username_and_github_workflow_identities_are_certified() {
+    let users = TestIssuer::start().await;
+    let github = TestIssuer::start().await;
+    let config = sig_share_ca::Config {
+        issuers: vec![
+            sig_share_ca::IssuerConfig::exact(&users.url, sig_share_ca::IssuerType::Username),
+            sig_share_ca::IssuerConfig::exact(&github.url, sig_share_ca::IssuerType::GithubWorkflow),
+        ],
+    };
+    let stack = Stack::with_config(config).await;
+    let client = ClientKey::p256();
+    let dir = tempfile::tempdir().unwrap();
+    let text_of = |cert: &Certificate| {
+        let path = dir.path().join("leaf.pem");
+        std::fs::write(&path, sig_share_pki::certificate_to_pem(cert)).unwrap();
+        let out = Command::new("openssl").args(["x509", "-noout", "-text", "-in"]).arg(&path).output().unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    };
+
+    let mut claims = users.claims("unused@example.com");
+    claims["sub"] = "alice".into();
+    let (status, answer) = stack.post(&client.pop_request(&users.token(&claims), "alice"), None).await;
+    assert_eq!(status, 201, "{answer}");
+    let host = users.url.trim_start_matches("http://").split(':').next().unwrap();
+    let text = text_of(&chain_of(&answer)[0]);
+    assert!(text.contains("1.3.6.1.4.1.57264.1.7") && text.contains(&format!("alice!{host}")), "{text}");
+
+    let now = common::now_secs();
+    let workflow = serde_json::json!({
+        "iss": github.url, "aud": "sigstore", "iat": now, "exp": now + 300,
+        "sub": "repo:octo/photos:ref:refs/heads/main", "job_workflow_ref": "octo/photos/.github/workflows/sign.yml@refs/heads/main",
+        "job_workflow_sha": "a1b2", "runner_environment": "github-hosted", "repository": "octo/photos", "sha": "a1b2",
+        "ref": "refs/heads/main", "repository_id": "42", "repository_owner": "octo", "repository_owner_id": "7",
+        "workflow_ref": "octo/photos/.github/workflows/sign.yml@refs/heads/main", "workflow_sha": "a1b2",
+        "event_name": "push", "run_id": "1001", "run_attempt": "1", "repository_visibility": "public", "workflow": "sign",
+    });
+    let (status, answer) =
+        stack.post(&client.pop_request(&github.token(&workflow), "repo:octo/photos:ref:refs/heads/main"), None).await;
+    assert_eq!(status, 201, "{answer}");
+    let text = text_of(&chain_of(&answer)[0]);
+    assert!(text.contains("URI:https://github.com/octo/photos/.github/workflows/sign.yml@refs/heads/main"), "{text}");
+    for oid in
+        ["1.3.6.1.4.1.57264.1.9:", "1.3.6.1.4.1.57264.1.12:", "1.3.6.1.4.1.57264.1.21:", "1.3.6.1.4.1.57264.1.2:"]
+    {
+        assert!(text.contains(oid), "{oid} missing:\n{text}");
+    }
+    assert!(text.contains("https://github.com/octo/photos/actions/runs/1001/attempts/1"), "{text}");
+}
