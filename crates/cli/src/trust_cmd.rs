@@ -84,7 +84,7 @@ fn pin(args: PinArgs) -> anyhow::Result<ExitCode> {
     } else {
         format!("{}{TRUST_CONFIG_PATH}", args.url.trim_end_matches('/'))
     };
-    if url.starts_with("http://") && !is_loopback(&url) {
+    if url.starts_with("http://") && !sig_share_ca::config::is_loopback_url(&url) {
         eprintln!("warning: fetching trust over plain http from a non-loopback host; anyone on the path could swap it");
     }
     let rt = tokio::runtime::Runtime::new()?;
@@ -110,10 +110,6 @@ fn pin(args: PinArgs) -> anyhow::Result<ExitCode> {
         println!("pinned to {}", to.display());
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn is_loopback(url: &str) -> bool {
-    sig_share_ca::config::is_loopback_url(url)
 }
 
 fn write_atomically(path: &Path, data: &[u8]) -> anyhow::Result<()> {

@@ -15,14 +15,14 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Path, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::{Deserialize, Serialize};
 use sig_share_log::SubmitError;
-use sig_share_log::http::{error, serve_checkpoint, serve_tile};
+use sig_share_log::http::{error, serve_checkpoint, serve_metrics, serve_tile, unavailable};
 use sig_share_tlog::static_ct::Sct;
 
 use crate::chain::{MAX_CERTIFICATE_BYTES, MAX_CHAIN};
@@ -126,9 +126,7 @@ async fn submit(ct: CertificateLog, body: Result<Bytes, BytesRejection>, precert
         },
         Err(CtError::Chain(e)) => error(StatusCode::BAD_REQUEST, 3, e.to_string()),
         Err(CtError::Submit(e @ SubmitError::PoolFull { retry_after_secs })) => {
-            let mut r = error(StatusCode::SERVICE_UNAVAILABLE, 14, e.to_string());
-            r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
-            r
+            unavailable(e.to_string(), retry_after_secs)
         }
         Err(CtError::Submit(e @ (SubmitError::BadKey(_) | SubmitError::TooLarge(_) | SubmitError::Malformed(_)))) => {
             error(StatusCode::BAD_REQUEST, 3, e.to_string())
@@ -159,7 +157,7 @@ async fn tile(State(ct): State<CertificateLog>, Path(path): Path<String>) -> Res
 }
 
 async fn metrics(State(ct): State<CertificateLog>) -> Response {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], ct.log().metrics().encode()).into_response()
+    serve_metrics(ct.log())
 }
 
 async fn issuer(State(ct): State<CertificateLog>, Path(fingerprint): Path<String>) -> Response {

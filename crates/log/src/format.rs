@@ -53,14 +53,18 @@ impl EntryFormat {
     }
 
     /// The leaf hash and the stored entry of a pending entry sequenced at `index` and `timestamp_ms`.
+    /// `pending_leaf` is `H(0x00 ‖ data)`, which the pool already computed to tell entries apart:
+    /// for tlog-tiles entries it is the leaf, and hashing every entry again would cost the
+    /// sequencer a second hash per entry.
     pub fn stamp<'a>(
         self,
         data: &'a [u8],
+        pending_leaf: Hash,
         index: u64,
         timestamp_ms: u64,
     ) -> Result<(Hash, Cow<'a, [u8]>), FormatError> {
         match self {
-            EntryFormat::TlogTiles => Ok((Hash::leaf(data), Cow::Borrowed(data))),
+            EntryFormat::TlogTiles => Ok((pending_leaf, Cow::Borrowed(data))),
             EntryFormat::StaticCt => {
                 let (mut leaf, _) = TileLeaf::parse(data).map_err(|e| FormatError(e.to_string()))?;
                 leaf.entry.timestamp = timestamp_ms;
@@ -138,7 +142,7 @@ mod tests {
         let f = EntryFormat::StaticCt;
         let p = pending();
         f.check_pending(&p).unwrap();
-        let (hash, stored) = f.stamp(&p, 77, 1234).unwrap();
+        let (hash, stored) = f.stamp(&p, Hash::leaf(&p), 77, 1234).unwrap();
         let (leaf, _) = TileLeaf::parse(&stored).unwrap();
         assert_eq!(leaf.entry.timestamp, 1234);
         assert_eq!(static_ct::parse_leaf_index(&leaf.entry.extensions), Some(77));
@@ -153,7 +157,7 @@ mod tests {
 
     #[test]
     fn tlog_entries_are_stored_as_submitted() {
-        let (hash, stored) = EntryFormat::TlogTiles.stamp(b"abc", 5, 9).unwrap();
+        let (hash, stored) = EntryFormat::TlogTiles.stamp(b"abc", Hash::leaf(b"abc"), 5, 9).unwrap();
         assert_eq!((hash, &*stored), (Hash::leaf(b"abc"), b"abc".as_slice()));
     }
 }

@@ -75,7 +75,8 @@ pub fn error(status: StatusCode, grpc_code: u16, message: String) -> Response {
     (status, axum::Json(ErrorBody { code: grpc_code, message, details: [] })).into_response()
 }
 
-fn unavailable(message: String, retry_after: u64) -> Response {
+/// A 503 that tells the client when to try again.
+pub fn unavailable(message: String, retry_after: u64) -> Response {
     let mut r = error(StatusCode::SERVICE_UNAVAILABLE, 14, message);
     r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
     r
@@ -255,7 +256,12 @@ async fn index(State(app): State<App>, Path(digest): Path<String>) -> Response {
 }
 
 async fn metrics(State(app): State<App>) -> Response {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], app.log.metrics().encode()).into_response()
+    serve_metrics(&app.log)
+}
+
+/// The log's metrics in Prometheus text format.
+pub fn serve_metrics(log: &Log) -> Response {
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], log.metrics().encode()).into_response()
 }
 
 #[derive(Serialize)]

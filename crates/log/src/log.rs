@@ -504,7 +504,7 @@ impl Log {
         let timestamp_ms = now_ms().max(seq.last_timestamp_ms);
         let mut leaves = Vec::with_capacity(batch.len());
         for (i, s) in batch.iter().enumerate() {
-            let stamped = config.format.stamp(&s.entry.data, old_size + i as u64, timestamp_ms);
+            let stamped = config.format.stamp(&s.entry.data, s.leaf, old_size + i as u64, timestamp_ms);
             leaves.push(stamped.map_err(|e| LogError::Inconsistent(e.to_string()))?);
         }
         let mut edge = seq.edge.clone();

@@ -100,12 +100,7 @@ impl Pkcs11Signer {
     /// Opens the key an RFC 7512 URI names (see [`Pkcs11Uri`]). The PIN comes from the URI
     /// (`pin-value` or `pin-source`) or from `pin`; giving both, or neither, is an error.
     pub fn open_uri(uri: &Pkcs11Uri, pin: Option<&str>) -> Result<Self, Pkcs11Error> {
-        let pin: SecretString = match (uri.resolve_pin()?, pin) {
-            (Some(_), Some(_)) => return Err(Pkcs11Error::Pin("the URI has a PIN and another was given".into())),
-            (Some(p), None) => p,
-            (None, Some(p)) => SecretString::from(p),
-            (None, None) => return Err(Pkcs11Error::Pin(format!("no PIN for {uri}: add pin-source or pass one"))),
-        };
+        let pin = uri_pin(uri, pin)?;
         let selector = KeySelector {
             token: uri.token(),
             manufacturer: uri.manufacturer(),
@@ -121,12 +116,7 @@ impl Pkcs11Signer {
     /// from the URI or `pin` as in [`Pkcs11Signer::open_uri`]. Only the token label and object
     /// label select; other URI attributes narrow nothing here.
     pub fn generate_uri(uri: &Pkcs11Uri, pin: Option<&str>, algorithm: KeyAlgorithm) -> Result<Self, Pkcs11Error> {
-        let pin: SecretString = match (uri.resolve_pin()?, pin) {
-            (Some(_), Some(_)) => return Err(Pkcs11Error::Pin("the URI has a PIN and another was given".into())),
-            (Some(p), None) => p,
-            (None, Some(p)) => SecretString::from(p),
-            (None, None) => return Err(Pkcs11Error::Pin(format!("no PIN for {uri}: add pin-source or pass one"))),
-        };
+        let pin = uri_pin(uri, pin)?;
         Self::generate(
             uri.module_path(),
             uri.token(),
@@ -620,5 +610,15 @@ impl Drop for Lease<'_> {
             self.pool.lock().idle.push(session);
         }
         self.pool.returned.notify_one();
+    }
+}
+
+/// The PIN for a URI: from the URI (`pin-value` or `pin-source`) or from `pin`, never both.
+fn uri_pin(uri: &Pkcs11Uri, pin: Option<&str>) -> Result<SecretString, Pkcs11Error> {
+    match (uri.resolve_pin()?, pin) {
+        (Some(_), Some(_)) => Err(Pkcs11Error::Pin("the URI has a PIN and another was given".into())),
+        (Some(p), None) => Ok(p),
+        (None, Some(p)) => Ok(SecretString::from(p)),
+        (None, None) => Err(Pkcs11Error::Pin(format!("no PIN for {uri}: add pin-source or pass one"))),
     }
 }

@@ -9,17 +9,11 @@ use sig_share_log::Log;
 use sig_share_tsa::TimestampAuthority;
 use x509_cert::Certificate;
 
+use sig_share_verify::tlog::ed25519_spki;
 use sig_share_verify::trust::*;
 
 /// Where a server publishes its ClientTrustConfig.
 pub const TRUST_CONFIG_PATH: &str = "/.well-known/sig-share/trust-config.json";
-
-/// A DER SubjectPublicKeyInfo for a raw Ed25519 public key.
-pub fn ed25519_spki(key: &[u8; 32]) -> Vec<u8> {
-    let mut der = vec![0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00];
-    der.extend_from_slice(key);
-    der
-}
 
 /// RFC 3339 (`2026-11-25T06:04:32Z`) of a time.
 pub fn rfc3339(t: SystemTime) -> String {

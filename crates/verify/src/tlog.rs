@@ -26,7 +26,12 @@ use crate::trust::{TransparencyLog, TrustedRoot};
 /// The signed-note signature type of an Ed25519 log key.
 const ED25519_NOTE_TYPE: u8 = 0x01;
 /// The DER prefix of an Ed25519 SubjectPublicKeyInfo (RFC 8410): the raw key follows.
-const ED25519_SPKI_PREFIX: [u8; 12] = [0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00];
+pub const ED25519_SPKI_PREFIX: [u8; 12] = [0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00];
+
+/// The DER SubjectPublicKeyInfo of a raw Ed25519 public key, as trusted roots carry log keys.
+pub fn ed25519_spki(key: &[u8; 32]) -> Vec<u8> {
+    [&ED25519_SPKI_PREFIX[..], key].concat()
+}
 
 /// Why a log entry's inclusion does not hold.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
