@@ -10,7 +10,12 @@
 //! against signed checkpoints, signatures, the identity policy) builds on these models.
 
 pub mod bundle;
+pub mod certificate;
+pub mod crypto;
 pub mod json;
+pub mod sct;
+pub mod time;
+pub mod timestamp;
 pub mod tlog;
 pub mod trust;
 
