@@ -12,12 +12,15 @@
 pub mod bundle;
 pub mod certificate;
 pub mod crypto;
+pub mod entry;
 pub mod json;
+pub mod policy;
 pub mod sct;
 pub mod time;
 pub mod timestamp;
 pub mod tlog;
 pub mod trust;
+pub mod verdict;
 
 pub use bundle::{Bundle, BundleError};
 pub use trust::{ClientTrustConfig, TrustConfigError, TrustedRoot};

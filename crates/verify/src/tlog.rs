@@ -20,6 +20,7 @@ use sig_share_tlog::merkle;
 use sig_share_tlog::{Checkpoint, Ed25519Verifier, Hash, Note, NoteVerifier};
 
 use crate::bundle::TlogEntry;
+use crate::crypto::{HashAlgorithm, PublicKey};
 use crate::json::b64;
 use crate::trust::{TransparencyLog, TrustedRoot};
 
@@ -121,7 +122,7 @@ pub fn verify_inclusion(entry: &TlogEntry, root: &TrustedRoot) -> Result<Inclusi
 }
 
 /// The trusted log whose log ID (or checkpoint key ID) is `key_id`.
-fn find_log<'r>(root: &'r TrustedRoot, key_id: &[u8]) -> Result<&'r TransparencyLog, InclusionError> {
+pub fn find_log<'r>(root: &'r TrustedRoot, key_id: &[u8]) -> Result<&'r TransparencyLog, InclusionError> {
     let matches = |id: &str| b64::decode(id).is_ok_and(|d| d == key_id);
     root.tlogs
         .iter()
@@ -146,7 +147,7 @@ fn log_verifier(log: &TransparencyLog, origin: &str, note: &Note) -> Result<Box<
         let key_id = u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]]);
         // The name is whatever the log signs as; the key ID names the key.
         let name = note.signatures().iter().find(|s| s.key_id == key_id).map_or_else(String::new, |s| s.name.clone());
-        return Ok(Box::new(EcdsaNoteVerifier { name, key_id, key }));
+        return Ok(Box::new(EcdsaNoteVerifier { name, key_id, key: PublicKey::P256(key) }));
     }
     Err(InclusionError::UnsupportedKey(log.public_key.key_details.clone()))
 }
@@ -155,7 +156,7 @@ fn log_verifier(log: &TransparencyLog, origin: &str, note: &Note) -> Result<Box<
 struct EcdsaNoteVerifier {
     name: String,
     key_id: u32,
-    key: p256::ecdsa::VerifyingKey,
+    key: PublicKey,
 }
 
 impl NoteVerifier for EcdsaNoteVerifier {
@@ -168,9 +169,7 @@ impl NoteVerifier for EcdsaNoteVerifier {
     }
 
     fn verify(&self, text: &[u8], signature: &[u8]) -> Option<Option<u64>> {
-        use p256::ecdsa::signature::Verifier;
-        let signature = p256::ecdsa::DerSignature::try_from(signature).ok()?;
-        self.key.verify(text, &signature).ok().map(|()| None)
+        self.key.verify(text, signature, HashAlgorithm::Sha256).ok().map(|()| None)
     }
 }
 
@@ -202,7 +201,6 @@ pub enum PromiseError {
 /// Verifies a Rekor v1 inclusion promise: the log's ECDSA signature over the RFC 8785 JSON of
 /// `{body, integratedTime, logID, logIndex}`. Returns the integrated time it vouches for.
 pub fn verify_promise(entry: &TlogEntry, root: &TrustedRoot) -> Result<u64, PromiseError> {
-    use p256::ecdsa::signature::Verifier;
     let promise = entry.inclusion_promise.as_ref().ok_or(PromiseError::NoPromise)?;
     let log = find_log(root, &entry.log_id.key_id).map_err(|_| PromiseError::UnknownLog(hex(&entry.log_id.key_id)))?;
     if log.public_key.key_details != "PKIX_ECDSA_P256_SHA_256" {
@@ -220,8 +218,8 @@ pub fn verify_promise(entry: &TlogEntry, root: &TrustedRoot) -> Result<u64, Prom
         hex(&entry.log_id.key_id),
         entry.log_index
     );
-    let signature = p256::ecdsa::DerSignature::try_from(promise.signed_entry_timestamp.as_slice())
+    PublicKey::P256(key)
+        .verify(canonical.as_bytes(), &promise.signed_entry_timestamp, HashAlgorithm::Sha256)
         .map_err(|_| PromiseError::Signature)?;
-    key.verify(canonical.as_bytes(), &signature).map_err(|_| PromiseError::Signature)?;
     Ok(entry.integrated_time)
 }
