@@ -25,3 +25,25 @@ pub fn mount(router: Router, public_url: &str, data: &Path) -> anyhow::Result<Ro
         .map_err(|e| anyhow::anyhow!("starting the development identity provider: {e}"))?;
     Ok(sig_share_dev_idp::mount(router, Arc::new(idp)))
 }
+
+/// Log in to a development identity provider non-interactively.
+#[derive(clap::Args, Debug)]
+pub struct DevTokenArgs {
+    /// The provider's issuer URL (`<server>/oidc` of `sig-share serve --dev`).
+    #[arg(long, value_name = "URL")]
+    pub issuer: String,
+    /// Who to log in as.
+    #[arg(long, value_name = "EMAIL")]
+    pub email: String,
+}
+
+/// Prints an identity token from the development provider at `args.issuer` for `args.email`,
+/// approving the device flow itself: for scripts and benchmarks (`SIGSTORE_ID_TOKEN=$(…)`).
+pub fn token(args: DevTokenArgs) -> anyhow::Result<std::process::ExitCode> {
+    let rt = tokio::runtime::Runtime::new()?;
+    let token = rt
+        .block_on(sig_share_dev_idp::client::device_login(&args.issuer, &args.email))
+        .with_context(|| format!("logging in at {} (is `sig-share serve --dev` running there?)", args.issuer))?;
+    println!("{token}");
+    Ok(std::process::ExitCode::SUCCESS)
+}

@@ -37,14 +37,11 @@ impl Listen {
         Ok(url.trim_end_matches('/').to_owned())
     }
 
-    /// Binds the address, with Nagle off: answers are small and latency is the product.
-    pub async fn bind(&self) -> anyhow::Result<impl axum::serve::Listener<Addr = SocketAddr>> {
-        let listener = tokio::net::TcpListener::bind(self.listen)
+    /// Binds the address.
+    pub async fn bind(&self) -> anyhow::Result<tokio::net::TcpListener> {
+        tokio::net::TcpListener::bind(self.listen)
             .await
-            .with_context(|| format!("listening on {} (is another server running there?)", self.listen))?;
-        Ok(listener.tap_io(|tcp| {
-            let _ = tcp.set_nodelay(true);
-        }))
+            .with_context(|| format!("listening on {} (is another server running there?)", self.listen))
     }
 }
 
@@ -60,4 +57,11 @@ pub async fn shutdown() {
     #[cfg(not(unix))]
     let _ = ctrl_c.await;
     tracing::info!("shutting down");
+}
+
+/// The listener with Nagle off on every connection: answers are small and latency is the product.
+pub fn no_delay(listener: tokio::net::TcpListener) -> impl axum::serve::Listener<Addr = SocketAddr> {
+    listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    })
 }

@@ -23,6 +23,8 @@ pub enum LogCommand {
     ///
     /// Exit status: 0 clean, 1 inconsistent, 2 could not check.
     Check(CheckArgs),
+    /// Start a throwaway log, log signed entries through its HTTP API and verify every proof.
+    Demo(crate::log_demo::DemoArgs),
 }
 
 /// Where and how to run the log.
@@ -65,6 +67,7 @@ pub fn run(cmd: LogCommand) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         LogCommand::Check(args) => Ok(check_cmd(&args)),
+        LogCommand::Demo(args) => crate::log_demo::run(args),
     }
 }
 
@@ -96,7 +99,7 @@ pub fn open_log(args: &ServeArgs) -> anyhow::Result<(Log, String)> {
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let (log, public_url) = open_log(&args)?;
-    let listener = args.at.bind().await?;
+    let listener = crate::listen::no_delay(args.at.bind().await?);
     let latest = log.latest();
     eprintln!("sig-share log serving {public_url}{}", http::API_PREFIX);
     eprintln!("  origin     {}", log.config().origin);

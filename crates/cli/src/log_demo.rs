@@ -1,4 +1,4 @@
-//! `sig-share demo`: the log end to end on this machine, with nothing to set up.
+//! `sig-share log demo`: the transparency log alone, end to end on this machine, with nothing to set up.
 //!
 //! Starts a log in a temporary directory, signs artifacts with a fresh P-256 key, logs them
 //! through the Rekor v2 HTTP API, verifies every answer offline against the log's key, audits the

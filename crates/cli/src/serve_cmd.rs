@@ -63,12 +63,34 @@ fn issuers(args: &ServeArgs, public_url: &str) -> anyhow::Result<(Config, Option
     Ok((config, oidc_url))
 }
 
-async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+/// A stack opened, listening and sequencing, not yet answering.
+pub struct Started {
+    /// The stack.
+    pub stack: Stack,
+    /// Its public URL.
+    pub public_url: String,
+    router: axum::Router,
+    listener: tokio::net::TcpListener,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Started {
+    /// Answers requests until `shutdown` resolves, then stops the sequencers.
+    pub async fn serve(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        axum::serve(crate::listen::no_delay(self.listener), self.router).with_graceful_shutdown(shutdown).await?;
+        self.tasks.iter().for_each(|t| t.abort());
+        Ok(())
+    }
+}
+
+/// Opens the stack in `args`' data directory, binds its address, starts the sequencers and
+/// logs the genesis entry.
+pub async fn start(args: &ServeArgs) -> anyhow::Result<Started> {
     if args.period < LogConfig::MIN_PERIOD {
         anyhow::bail!("--period must be at least {:?}", LogConfig::MIN_PERIOD);
     }
     let public_url = args.at.public_url(false)?;
-    let (config, oidc_url) = issuers(&args, &public_url)?;
+    let (config, oidc_url) = issuers(args, &public_url)?;
     let ca_key = match &args.ca_key {
         Some(uri) => Some(crate::ca_cmd::open_token_key(uri)?),
         None => None,
@@ -87,6 +109,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         router = crate::dev::mount(router, &public_url, &args.at.data)?;
     }
     let listener = args.at.bind().await?;
+    let tasks = stack.run_sequencers();
+    stack.log_genesis().await?;
+    Ok(Started { stack, public_url, router, listener, tasks })
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let started = start(&args).await?;
+    let (stack, public_url) = (&started.stack, &started.public_url);
     eprintln!("sig-share serving {public_url}");
     eprintln!("  CA                 {public_url}/api/v2/signingCert");
     eprintln!("  transparency log   {public_url}/api/v2/log/entries (origin {})", stack.tlog.config().origin);
@@ -97,9 +127,5 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     eprintln!("  trust config       {public_url}{TRUST_CONFIG_PATH}");
     eprintln!("                     {}", stack.trust_config_path().display());
-    let tasks = stack.run_sequencers();
-    stack.log_genesis().await?;
-    axum::serve(listener, router).with_graceful_shutdown(crate::listen::shutdown()).await?;
-    tasks.iter().for_each(|t| t.abort());
-    Ok(())
+    started.serve(crate::listen::shutdown()).await
 }

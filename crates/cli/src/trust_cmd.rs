@@ -1,6 +1,6 @@
 //! `sig-share trust`: fetch a deployment's ClientTrustConfig, show what it trusts, pin it.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -104,22 +104,12 @@ fn pin(args: PinArgs) -> anyhow::Result<ExitCode> {
         }
     }
     let to = args.to.clone().map_or_else(default_path, Ok)?;
-    write_atomically(&to, text.as_bytes())?;
+    crate::files::write_atomically(&to, text.as_bytes())?;
     print_summary(&summary, args.json)?;
     if !args.json {
         println!("pinned to {}", to.display());
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn write_atomically(path: &Path, data: &[u8]) -> anyhow::Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    std::io::Write::write_all(&mut tmp, data)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).with_context(|| format!("writing {}", path.display()))?;
-    Ok(())
 }
 
 #[derive(Serialize)]

@@ -15,29 +15,6 @@ use std::process::Command;
 use common::Server;
 use serde_json::Value;
 
-/// `interop/sigstore-js` with its packages installed and `node` on the path. Missing, it fails
-/// the test under CI (`CI=true`) and skips it, loudly, elsewhere.
-fn peer_dir() -> Option<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../interop/sigstore-js");
-    let installed = ["@sigstore/sign", "@sigstore/verify", "@sigstore/bundle", "@sigstore/protobuf-specs"]
-        .iter()
-        .all(|p| dir.join("node_modules").join(p).is_dir());
-    let node = Command::new("node").arg("--version").output().is_ok_and(|o| o.status.success());
-    if installed && node {
-        return Some(dir);
-    }
-    let what = if node {
-        format!("sigstore-js is not installed in {} (run `npm ci --prefix interop/sigstore-js`)", dir.display())
-    } else {
-        "node is not installed (sigstore-js needs Node 20.17 or later)".to_owned()
-    };
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("{what}");
-    }
-    eprintln!("SKIPPING: {what}");
-    None
-}
-
 async fn start(data: &Path) -> (Server, String) {
     common::serve(data, &["--dev"], &[]).await
 }
@@ -151,7 +128,7 @@ fn check_shape(bundle: &Path) -> u64 {
 /// the published TrustedRoot; another identity, another issuer and a tampered file are refused.
 #[tokio::test]
 async fn sigstore_js_signs_and_verifies_against_the_stack() {
-    let Some(js) = peer_dir() else { return };
+    let Some(js) = common::sigstore_js() else { return };
     let dir = tempfile::tempdir().unwrap();
     let stack = stack(js, dir.path()).await;
     let issuer = stack.issuer();
@@ -181,7 +158,7 @@ async fn sigstore_js_signs_and_verifies_against_the_stack() {
 /// is not the stack's first client entry: for that case see the next test.
 #[tokio::test]
 async fn sigstore_js_and_sigstore_python_verify_each_others_bundles() {
-    let Some(js) = peer_dir() else { return };
+    let Some(js) = common::sigstore_js() else { return };
     let Some(python) = sig_share_testdata::sigstore_python() else { return };
     let sigstore = python.with_file_name("sigstore");
     let dir = tempfile::tempdir().unwrap();
@@ -202,6 +179,13 @@ async fn sigstore_js_and_sigstore_python_verify_each_others_bundles() {
     assert!(!ok && out.contains("UNTRUSTED_SIGNER_ERROR"), "another identity must not verify: {out}");
     let (ok, out) = stack.js_verify(&from_python, &tampered, "ivan@example.com", &issuer);
     assert!(!ok && out.contains("SIGNATURE_ERROR"), "a tampered file must not verify: {out}");
+    // ... and `sig-share verify` accepts it too, and refuses the same.
+    let (ok, out) = common::sig_share_verify(&from_python, &file, "ivan@example.com", &issuer, &stack.trust);
+    assert!(ok, "sig-share verify refused sigstore-python's bundle: {out}");
+    let (ok, out) = common::sig_share_verify(&from_python, &file, "mallory@example.com", &issuer, &stack.trust);
+    assert!(!ok && out.contains("not by \"mallory@example.com\""), "another identity must not verify: {out}");
+    let (ok, out) = common::sig_share_verify(&from_python, &tampered, "ivan@example.com", &issuer, &stack.trust);
+    assert!(!ok && out.contains("different artifact"), "a tampered file must not verify: {out}");
 
     // sigstore-js signs, sigstore-js and sigstore-python verify.
     let from_js = dir.path().join("js.sigstore.json");
@@ -215,6 +199,14 @@ async fn sigstore_js_and_sigstore_python_verify_each_others_bundles() {
     assert!(!ok, "another identity must not verify");
     let (ok, _) = stack.python_verify(&sigstore, &from_js, &tampered, "judy@example.com");
     assert!(!ok, "a tampered file must not verify");
+    // sigstore-js signs, `sig-share verify` accepts (proto3 JSON and all), and refuses the same.
+    let (ok, out) = common::sig_share_verify(&from_js, &file, "judy@example.com", &issuer, &stack.trust);
+    assert!(ok, "sig-share verify refused sigstore-js's bundle: {out}");
+    let (ok, out) =
+        common::sig_share_verify(&from_js, &file, "judy@example.com", "https://accounts.google.com", &stack.trust);
+    assert!(!ok && out.contains("vouched for by"), "another issuer must not verify: {out}");
+    let (ok, out) = common::sig_share_verify(&from_js, &tampered, "judy@example.com", &issuer, &stack.trust);
+    assert!(!ok && out.contains("different artifact"), "a tampered file must not verify: {out}");
 }
 
 /// On a fresh stack, sigstore-js signs first, and sigstore-python verifies that bundle.
@@ -227,7 +219,7 @@ async fn sigstore_js_and_sigstore_python_verify_each_others_bundles() {
 /// its own first entry (the CA root, signed by the CA key), so no client entry is ever index 0.
 #[tokio::test]
 async fn sigstore_python_verifies_sigstore_js_s_first_bundle_on_a_fresh_stack() {
-    let Some(js) = peer_dir() else { return };
+    let Some(js) = common::sigstore_js() else { return };
     let Some(python) = sig_share_testdata::sigstore_python() else { return };
     let sigstore = python.with_file_name("sigstore");
     let dir = tempfile::tempdir().unwrap();

@@ -132,6 +132,22 @@ impl SoftwareKey {
             .expect("a PKCS#8 ECDSA key is far below PEM's size limits")
     }
 
+    /// Signs a digest the caller computed (ECDSA prehash): a signer that streams a large file
+    /// through the hash never holds the file. The digest must be the algorithm's (SHA-256 for
+    /// P-256, SHA-384 for P-384); the answer is a DER `ECDSA-Sig-Value`.
+    pub fn sign_digest(&self, digest: &[u8]) -> Result<Vec<u8>, PkiError> {
+        use aws_lc_rs::digest::{Digest, SHA256, SHA384};
+        let hash = match self.algorithm {
+            KeyAlgorithm::EcdsaP256Sha256 => &SHA256,
+            KeyAlgorithm::EcdsaP384Sha384 => &SHA384,
+        };
+        let digest = Digest::import_less_safe(digest, hash).map_err(|_| {
+            PkiError::Signing(format!("a {:?} key signs {}-byte digests", self.algorithm, hash.output_len()))
+        })?;
+        let sig = self.pair.sign_digest(&digest).map_err(|_| PkiError::Signing("ECDSA signing failed".into()))?;
+        Ok(sig.as_ref().to_vec())
+    }
+
     fn from_pair(pair: EcdsaKeyPair, algorithm: KeyAlgorithm) -> Result<Self, PkiError> {
         let spki: PublicKeyX509Der<'static> =
             pair.public_key().as_der().map_err(|_| PkiError::Key("cannot encode the public key".into()))?;
@@ -171,6 +187,22 @@ impl Signer for SoftwareKey {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_digest_signature_verifies_as_a_signature_over_the_message() {
+        use aws_lc_rs::digest;
+        for (alg, hash) in
+            [(KeyAlgorithm::EcdsaP256Sha256, &digest::SHA256), (KeyAlgorithm::EcdsaP384Sha384, &digest::SHA384)]
+        {
+            let key = SoftwareKey::generate(alg).unwrap();
+            let sig = key.sign_digest(digest::digest(hash, b"an artifact").as_ref()).unwrap();
+            let sig_alg = crate::signature_algorithm(alg);
+            crate::verify_signature(key.public_key_der(), b"an artifact", &sig, &sig_alg).unwrap();
+            assert!(crate::verify_signature(key.public_key_der(), b"another", &sig, &sig_alg).is_err());
+            // A digest of the wrong length is refused, not truncated.
+            assert!(key.sign_digest(&[0; 20]).is_err());
+        }
+    }
 
     #[test]
     fn pem_round_trip_keeps_the_key() {

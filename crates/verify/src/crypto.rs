@@ -269,15 +269,21 @@ mod ecdsa {
 
     pub fn verify_p256(key: &p256::ecdsa::VerifyingKey, prehash: &[u8], sig: &[u8]) -> Result<(), CryptoError> {
         let point = key.to_sec1_point(false);
-        let algorithms =
-            [&signature::ECDSA_P256_SHA256_ASN1, &signature::ECDSA_P256_SHA384_ASN1, &signature::ECDSA_P256_SHA512_ASN1];
+        let algorithms = [
+            &signature::ECDSA_P256_SHA256_ASN1,
+            &signature::ECDSA_P256_SHA384_ASN1,
+            &signature::ECDSA_P256_SHA512_ASN1,
+        ];
         verify(algorithms, point.as_bytes(), prehash, sig)
     }
 
     pub fn verify_p384(key: &p384::ecdsa::VerifyingKey, prehash: &[u8], sig: &[u8]) -> Result<(), CryptoError> {
         let point = key.to_sec1_point(false);
-        let algorithms =
-            [&signature::ECDSA_P384_SHA256_ASN1, &signature::ECDSA_P384_SHA384_ASN1, &signature::ECDSA_P384_SHA512_ASN1];
+        let algorithms = [
+            &signature::ECDSA_P384_SHA256_ASN1,
+            &signature::ECDSA_P384_SHA384_ASN1,
+            &signature::ECDSA_P384_SHA512_ASN1,
+        ];
         verify(algorithms, point.as_bytes(), prehash, sig)
     }
 }

@@ -59,3 +59,45 @@ pub async fn serve_on(port: u16, data: &Path, extra: &[&str], envs: &[(&str, &st
     }
     panic!("sig-share serve did not start");
 }
+
+/// Runs `sig-share verify` on `file` with `bundle`, the identity and issuer that must have
+/// signed, and the trust config at `trust`: whether it verified, and everything it printed.
+pub fn sig_share_verify(bundle: &Path, file: &Path, identity: &str, issuer: &str, trust: &Path) -> (bool, String) {
+    let (code, out, err) = sig_share(&[
+        "verify",
+        file.to_str().unwrap(),
+        "--bundle",
+        bundle.to_str().unwrap(),
+        "--certificate-identity",
+        identity,
+        "--certificate-oidc-issuer",
+        issuer,
+        "--trust-config",
+        trust.to_str().unwrap(),
+    ]);
+    assert!(code == 0 || code == 1, "sig-share verify could not run (exit {code}): {out}{err}");
+    (code == 0, format!("{out}{err}"))
+}
+
+/// `interop/sigstore-js` with its packages installed and `node` on the path. Missing, it fails
+/// the test under CI (`CI=true`) and skips it, loudly, elsewhere.
+pub fn sigstore_js() -> Option<std::path::PathBuf> {
+    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../interop/sigstore-js");
+    let installed = ["@sigstore/sign", "@sigstore/verify", "@sigstore/bundle", "@sigstore/protobuf-specs"]
+        .iter()
+        .all(|p| dir.join("node_modules").join(p).is_dir());
+    let node = std::process::Command::new("node").arg("--version").output().is_ok_and(|o| o.status.success());
+    if installed && node {
+        return Some(dir);
+    }
+    let what = if node {
+        format!("sigstore-js is not installed in {} (run `npm ci --prefix interop/sigstore-js`)", dir.display())
+    } else {
+        "node is not installed (sigstore-js needs Node 20.17 or later)".to_owned()
+    };
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("{what}");
+    }
+    eprintln!("SKIPPING: {what}");
+    None
+}

@@ -1,0 +1,159 @@
+//! One signing, end to end: a fresh key, its certificate, the signature, the time stamp, the log
+//! entry, and the bundle that carries them. The order is sigstore-python's (CA, TSA, log), so a
+//! refusal by the CA costs nothing in the log.
+
+use sig_share_pki::{KeyAlgorithm, Signer, SoftwareKey};
+use sig_share_verify::bundle::{
+    Bundle, DsseEnvelope, DsseSignature, MessageDigest, MessageSignature, RawBytes, Rfc3161Timestamp,
+    TimestampVerificationData, VerificationMaterial,
+};
+use sig_share_verify::trust::TrustedRoot;
+
+use crate::ca::{self, Identity};
+use crate::digest::sha256;
+use crate::dsse::{self, IN_TOTO_PAYLOAD_TYPE};
+use crate::error::{Service, SignError};
+use crate::services::Services;
+use crate::token::IdentityToken;
+use crate::{rekor, tsa};
+
+/// The bundle media type written.
+pub const BUNDLE_MEDIA_TYPE: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
+
+/// Signs with one deployment's services.
+#[derive(Debug, Clone)]
+pub struct SigningClient {
+    http: reqwest::Client,
+    services: Services,
+    trusted_root: Option<TrustedRoot>,
+}
+
+/// A finished signing.
+#[derive(Debug, Clone)]
+pub struct Signed {
+    /// The bundle: certificate, signature, time stamp and log entry.
+    pub bundle: Bundle,
+    /// Who the certificate says signed.
+    pub identity: Identity,
+    /// The entry's index in the log.
+    pub log_index: u64,
+    /// The log it is in.
+    pub log_url: String,
+    /// The certificate chain the CA returned, leaf first, DER (the bundle keeps only the leaf).
+    pub chain: Vec<Vec<u8>>,
+}
+
+impl Signed {
+    /// The bundle as pretty JSON with a final newline, as it is written to disk.
+    pub fn bundle_json(&self) -> String {
+        serde_json::to_string_pretty(&self.bundle).expect("a bundle serialises") + "\n"
+    }
+}
+
+/// What is signed.
+enum Content<'a> {
+    /// An artifact, by its SHA-256.
+    Digest(&'a [u8; 32]),
+    /// An in-toto statement, as a DSSE envelope.
+    InToto(&'a [u8]),
+}
+
+impl SigningClient {
+    /// A client for `services`, with its own HTTP client.
+    pub fn new(services: Services) -> Result<SigningClient, SignError> {
+        Ok(SigningClient::with_http(services, crate::http::client()?))
+    }
+
+    /// A client for `services` over `http` (which should not follow redirects).
+    pub fn with_http(services: Services, http: reqwest::Client) -> SigningClient {
+        SigningClient { http, services, trusted_root: None }
+    }
+
+    /// Checks each log answer's inclusion proof and checkpoint against `root` before writing a
+    /// bundle, so a misconfigured or lying log is caught at signing time, not by a verifier later.
+    pub fn trusting(mut self, root: TrustedRoot) -> SigningClient {
+        self.trusted_root = Some(root);
+        self
+    }
+
+    /// The services used.
+    pub fn services(&self) -> &Services {
+        &self.services
+    }
+
+    /// Signs an artifact by its SHA-256 digest (see [`crate::sha256_file`]).
+    pub async fn sign_sha256(&self, token: &IdentityToken, sha256: &[u8; 32]) -> Result<Signed, SignError> {
+        self.sign(token, Content::Digest(sha256)).await
+    }
+
+    /// Signs an in-toto statement as a DSSE envelope (payload type `application/vnd.in-toto+json`).
+    pub async fn sign_in_toto(&self, token: &IdentityToken, statement: &[u8]) -> Result<Signed, SignError> {
+        dsse::check_statement(statement).map_err(SignError::NotAStatement)?;
+        self.sign(token, Content::InToto(statement)).await
+    }
+
+    async fn sign(&self, token: &IdentityToken, content: Content<'_>) -> Result<Signed, SignError> {
+        if let Some(claims) = token.claims()
+            && token.is_expired()
+        {
+            tracing::warn!(exp = claims.exp, "the identity token has expired; the CA will likely refuse it");
+        }
+        // The ephemeral key: made for this signing, certified for ten minutes, then dropped.
+        let key = SoftwareKey::generate(KeyAlgorithm::EcdsaP256Sha256).map_err(|e| SignError::Key(e.to_string()))?;
+        let issued = ca::request_certificate(&self.http, &self.services.ca, token, &key).await?;
+        let leaf = issued.chain[0].clone();
+
+        let (signature, logged_digest, message_signature, dsse_envelope) = match content {
+            Content::Digest(sha) => {
+                let signature = key.sign_digest(sha).map_err(|e| SignError::Key(e.to_string()))?;
+                let ms = MessageSignature {
+                    message_digest: Some(MessageDigest { algorithm: "SHA2_256".into(), digest: sha.to_vec() }),
+                    signature: signature.clone(),
+                };
+                (signature, *sha, Some(ms), None)
+            }
+            Content::InToto(statement) => {
+                let pae = dsse::pae(IN_TOTO_PAYLOAD_TYPE, statement);
+                let signature = key.sign(&pae).map_err(|e| SignError::Key(e.to_string()))?;
+                let envelope = DsseEnvelope {
+                    payload: statement.to_vec(),
+                    payload_type: IN_TOTO_PAYLOAD_TYPE.into(),
+                    signatures: vec![DsseSignature { sig: signature.clone(), keyid: String::new() }],
+                };
+                (signature, sha256(&pae), None, Some(envelope))
+            }
+        };
+        drop(key);
+
+        let stamp = tsa::request_timestamp(&self.http, &self.services.tsa, &signature).await?;
+        let entry = rekor::log_entry(&self.http, &self.services.tlog, &logged_digest, &signature, &leaf).await?;
+        if let Some(root) = &self.trusted_root {
+            sig_share_verify::tlog::verify_inclusion(&entry, root)
+                .map_err(|e| SignError::Untrusted { service: Service::TransparencyLog, detail: e.to_string() })?;
+        }
+        let log_index = entry.log_index;
+        tracing::debug!(log_index, subject = issued.identity.subject, "signed and logged");
+
+        let bundle = Bundle {
+            media_type: BUNDLE_MEDIA_TYPE.into(),
+            verification_material: VerificationMaterial {
+                certificate: Some(RawBytes { raw_bytes: leaf }),
+                x509_certificate_chain: None,
+                public_key: None,
+                tlog_entries: vec![entry],
+                timestamp_verification_data: Some(TimestampVerificationData {
+                    rfc3161_timestamps: vec![Rfc3161Timestamp { signed_timestamp: stamp }],
+                }),
+            },
+            message_signature,
+            dsse_envelope,
+        };
+        Ok(Signed {
+            bundle,
+            identity: issued.identity,
+            log_index,
+            log_url: self.services.tlog.clone(),
+            chain: issued.chain,
+        })
+    }
+}
