@@ -4,28 +4,33 @@
 //! Certificates are checked over the exact bytes that were signed: the TBSCertificate is sliced
 //! out of the DER as received, never re-encoded, so a certificate whose encoding a parser would
 //! "normalise" cannot verify by accident. Every input is bounded and nothing here panics.
+//!
+//! Why only one signature of the path is checked per bundle: the trusted root is the anchor.
+//! The certificates an authority lists there are trusted because the root lists them, not
+//! because of who signed them, and the signatures between them (each listed certificate signed
+//! by the next) are checked once, when the root is read ([`TrustedRoot::from_json`], via
+//! [`TrustedRoot::check_chains`]). Checking them again for every bundle would prove nothing new
+//! and cost most of a verification (P-384 ECDSA). So the path checks the signing certificate's
+//! signature by its issuer; further up, between listed certificates, it checks names, CA rights,
+//! path length, critical extensions and validity at the signing time, but no signature.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use const_oid::ObjectIdentifier;
 use const_oid::db::rfc5280;
 use der::asn1::{AnyRef, Utf8StringRef};
-use der::{Decode, Reader, SliceReader, Tag, TagNumber, Tagged};
-use spki::AlgorithmIdentifierRef;
-use x509_cert::Certificate;
+use der::{Decode, Tag, Tagged};
 use x509_cert::ext::pkix::name::GeneralName;
 use x509_cert::ext::pkix::{BasicConstraints, ExtendedKeyUsage, KeyUsage, SubjectAltName};
 
 use crate::crypto::PublicKey;
 use crate::time::format_rfc3339;
 use crate::trust::{Authority, TrustedRoot};
+use crate::x509::Cert;
 
-/// The largest certificate read. Fulcio's are about 1 KiB; GitHub Actions ones about 2 KiB.
-pub const MAX_CERTIFICATE_LEN: usize = 32 * 1024;
+pub use crate::x509::MAX_CERTIFICATE_LEN;
 /// The most certificates in a trusted authority's chain.
 pub const MAX_CHAIN_LEN: usize = 10;
-/// The most extensions a certificate may carry (Fulcio's GitHub certificates carry about 25).
-const MAX_EXTENSIONS: usize = 64;
 
 /// id-kp-codeSigning: Fulcio certifies keys for signing code (and, here, media).
 pub const CODE_SIGNING: ObjectIdentifier = rfc5280::ID_KP_CODE_SIGNING;
@@ -304,7 +309,7 @@ pub fn verify_path(leaf: &SigningCertificate, root: &TrustedRoot, at: i64) -> Re
         Some((RANK_UNRELATED, _)) | None => Err(CertificateError::UnknownIssuer {
             issuer: describe_name(cert.tbs().issuer()),
             authorities: {
-                let mut names: Vec<String> = root.certificate_authorities.iter().map(authority_name).collect();
+                let mut names: Vec<String> = root.certificate_authorities.iter().map(|a| a.name().to_owned()).collect();
                 names.dedup();
                 names.join(", ")
             },
@@ -328,7 +333,7 @@ fn failure(rank: u8, error: CertificateError) -> Failure {
 }
 
 fn try_authority(leaf: &Cert, authority: &Authority, at: i64) -> Result<CertificatePath, Failure> {
-    let name = authority_name(authority);
+    let name = authority.name().to_owned();
     let bad = |reason: String| {
         failure(RANK_BAD_AUTHORITY, CertificateError::BadAuthority { authority: name.clone(), reason })
     };
@@ -391,17 +396,21 @@ fn try_path(leaf: &Cert, issuers: &[Cert], authority: &str, at: i64) -> Result<(
     let named = |e: CertificateError| failure(RANK_NAMED, e);
     let mut child = leaf;
     for (depth, parent) in issuers.iter().enumerate() {
-        let child_name = if depth == 0 { "the signing certificate".to_owned() } else { child.subject() };
+        let child_name = if depth == 0 { "the signing certificate".to_owned() } else { child.quoted_subject() };
         if child.tbs().issuer() != parent.tbs().subject() {
             return Err(named(CertificateError::BadSignature {
                 subject: child_name.clone(),
-                issuer: parent.subject(),
+                issuer: parent.quoted_subject(),
                 authority: authority.to_owned(),
                 reason: format!("it names {} as its issuer", describe_name(child.tbs().issuer())),
             }));
         }
         let not_ca = |reason: String| {
-            named(CertificateError::NotACa { subject: parent.subject(), authority: authority.to_owned(), reason })
+            named(CertificateError::NotACa {
+                subject: parent.quoted_subject(),
+                authority: authority.to_owned(),
+                reason,
+            })
         };
         match parent.tbs().get_extension::<BasicConstraints>() {
             Ok(Some((_, bc))) if bc.ca => {
@@ -425,16 +434,21 @@ fn try_path(leaf: &Cert, issuers: &[Cert], authority: &str, at: i64) -> Result<(
             Err(e) => return Err(not_ca(format!("its keyUsage does not parse: {e}"))),
         }
         if let Some(oid) = parent.unhandled_critical(CA_CRITICAL) {
-            return Err(named(CertificateError::UnhandledCriticalExtension { subject: parent.subject(), oid }));
+            return Err(named(CertificateError::UnhandledCriticalExtension { subject: parent.quoted_subject(), oid }));
         }
-        parent.check_signed(child).map_err(|reason| {
-            named(CertificateError::BadSignature {
-                subject: child_name,
-                issuer: parent.subject(),
-                authority: authority.to_owned(),
-                reason,
-            })
-        })?;
+        // Only the signing certificate's own link is checked here: the others join two
+        // certificates adjacent in the authority's listed chain, which are trust anchors whose
+        // signatures `TrustedRoot::from_json` checked once, when the root was read.
+        if depth == 0 {
+            parent.check_signed(child).map_err(|reason| {
+                named(CertificateError::BadSignature {
+                    subject: child_name,
+                    issuer: parent.quoted_subject(),
+                    authority: authority.to_owned(),
+                    reason,
+                })
+            })?;
+        }
         child = parent;
     }
     for ca in issuers {
@@ -443,7 +457,7 @@ fn try_path(leaf: &Cert, issuers: &[Cert], authority: &str, at: i64) -> Result<(
             return Err(failure(
                 RANK_CHAINED,
                 CertificateError::CaNotValidAt {
-                    subject: ca.subject(),
+                    subject: ca.quoted_subject(),
                     authority: authority.to_owned(),
                     time: format_rfc3339(at),
                     not_before: format_rfc3339(not_before),
@@ -553,153 +567,9 @@ fn printable(bytes: &[u8]) -> String {
     }
 }
 
-fn authority_name(authority: &Authority) -> String {
-    if authority.uri.is_empty() { authority.subject.common_name.clone() } else { authority.uri.clone() }
-}
-
 fn describe_name(name: &x509_cert::name::Name) -> String {
     let s = name.to_string();
     if s.is_empty() { "(an empty name)".into() } else { format!("\"{s}\"") }
-}
-
-/// A DER element as found: its tag, its contents, and all its bytes.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Tlv<'a> {
-    pub(crate) tag: Tag,
-    pub(crate) value: &'a [u8],
-    pub(crate) raw: &'a [u8],
-}
-
-/// The elements of `bytes` (a constructed value's contents), at most `max` of them.
-pub(crate) fn elements(bytes: &[u8], max: usize) -> Result<Vec<Tlv<'_>>, String> {
-    let mut reader = SliceReader::new(bytes).map_err(|e| e.to_string())?;
-    let mut out = Vec::new();
-    while !reader.is_finished() {
-        if out.len() == max {
-            return Err(format!("more than {max} elements"));
-        }
-        let start = usize::try_from(reader.position()).map_err(|e| e.to_string())?;
-        let any = AnyRef::decode(&mut reader).map_err(|e| e.to_string())?;
-        let end = usize::try_from(reader.position()).map_err(|e| e.to_string())?;
-        let raw = bytes.get(start..end).ok_or("a length past the end")?;
-        out.push(Tlv { tag: any.tag(), value: any.value(), raw });
-    }
-    Ok(out)
-}
-
-/// The fields of a DER certificate: TBSCertificate, signatureAlgorithm, signatureValue.
-pub(crate) fn certificate_fields(der: &[u8]) -> Result<[Tlv<'_>; 3], String> {
-    let outer = elements(der, 1)?;
-    let [outer] = outer.as_slice() else { return Err("not one certificate".into()) };
-    if outer.tag != Tag::Sequence {
-        return Err("not a SEQUENCE".into());
-    }
-    match elements(outer.value, 3)?.as_slice() {
-        [tbs, alg, sig] if tbs.tag == Tag::Sequence => Ok([*tbs, *alg, *sig]),
-        _ => Err("not a SEQUENCE of TBSCertificate, algorithm and signature".into()),
-    }
-}
-
-/// The fields of a TBSCertificate's contents, the optional `[0]` version included.
-pub(crate) fn tbs_fields(tbs_value: &[u8]) -> Result<Vec<Tlv<'_>>, String> {
-    elements(tbs_value, 10)
-}
-
-/// The context-specific tag `[number]`.
-pub(crate) fn context(number: u32, constructed: bool) -> Tag {
-    Tag::ContextSpecific { constructed, number: TagNumber(number) }
-}
-
-/// The DER SubjectPublicKeyInfo of a DER certificate, as it is in the certificate.
-pub(crate) fn raw_spki(der: &[u8]) -> Result<&[u8], String> {
-    let [tbs, _, _] = certificate_fields(der)?;
-    let fields = tbs_fields(tbs.value)?;
-    let skip = usize::from(fields.first().is_some_and(|f| f.tag == context(0, true)));
-    // serialNumber, signature, issuer, validity, subject, subjectPublicKeyInfo.
-    fields
-        .get(skip + 5)
-        .filter(|f| f.tag == Tag::Sequence)
-        .map(|f| f.raw)
-        .ok_or_else(|| "no subjectPublicKeyInfo".into())
-}
-
-/// A certificate with the exact bytes its signature covers.
-#[derive(Debug)]
-struct Cert {
-    der: Vec<u8>,
-    parsed: Certificate,
-    /// Byte ranges in `der`: the TBSCertificate, the signatureAlgorithm, the SPKI.
-    tbs: std::ops::Range<usize>,
-    algorithm: std::ops::Range<usize>,
-    spki: std::ops::Range<usize>,
-    signature: Vec<u8>,
-}
-
-impl Cert {
-    fn parse(der: Vec<u8>) -> Result<Cert, String> {
-        if der.len() > MAX_CERTIFICATE_LEN {
-            return Err(format!("{} bytes, more than the {MAX_CERTIFICATE_LEN} this verifier reads", der.len()));
-        }
-        let parsed = Certificate::from_der(&der).map_err(|e| e.to_string())?;
-        if parsed.tbs_certificate().extensions().is_some_and(|e| e.len() > MAX_EXTENSIONS) {
-            return Err(format!("more than {MAX_EXTENSIONS} extensions"));
-        }
-        let offset = |inner: &[u8]| inner.as_ptr() as usize - der.as_ptr() as usize;
-        let range = |inner: &[u8]| offset(inner)..offset(inner) + inner.len();
-        let [tbs, alg, sig] = certificate_fields(&der)?;
-        // BIT STRING contents: the count of unused bits (0 for a signature), then the bits.
-        let signature = match sig.value.split_first() {
-            Some((0, bits)) if sig.tag == Tag::BitString => bits.to_vec(),
-            _ => return Err("the signature is not a whole-byte BIT STRING".into()),
-        };
-        let (tbs, algorithm, spki) = (range(tbs.raw), range(alg.raw), range(raw_spki(&der)?));
-        let mut seen = std::collections::BTreeSet::new();
-        for ext in parsed.tbs_certificate().extensions().into_iter().flatten() {
-            if !seen.insert(ext.extn_id) {
-                return Err(format!("extension {} appears twice", ext.extn_id));
-            }
-        }
-        Ok(Cert { der, parsed, tbs, algorithm, spki, signature })
-    }
-
-    fn tbs(&self) -> &x509_cert::TbsCertificate {
-        self.parsed.tbs_certificate()
-    }
-
-    fn spki(&self) -> &[u8] {
-        &self.der[self.spki.clone()]
-    }
-
-    fn subject(&self) -> String {
-        let s = self.tbs().subject().to_string();
-        if s.is_empty() { "(a certificate with an empty subject)".into() } else { format!("\"{s}\"") }
-    }
-
-    fn extension(&self, oid: &ObjectIdentifier) -> Option<&x509_cert::ext::Extension> {
-        self.tbs().extensions().into_iter().flatten().find(|e| e.extn_id == *oid)
-    }
-
-    /// The first critical extension not in `handled`, dotted.
-    fn unhandled_critical(&self, handled: &[ObjectIdentifier]) -> Option<String> {
-        let exts = self.tbs().extensions().into_iter().flatten();
-        exts.filter(|e| e.critical && !handled.contains(&e.extn_id)).map(|e| e.extn_id.to_string()).next()
-    }
-
-    /// notBefore and notAfter, Unix seconds.
-    fn validity(&self) -> (i64, i64) {
-        let v = self.tbs().validity();
-        let secs = |t: x509_cert::time::Time| i64::try_from(t.to_unix_duration().as_secs()).unwrap_or(i64::MAX);
-        (secs(v.not_before), secs(v.not_after))
-    }
-
-    /// Whether `child`'s signature verifies under this certificate's key.
-    fn check_signed(&self, child: &Cert) -> Result<(), String> {
-        let key = PublicKey::from_spki_der(self.spki())
-            .map_err(|e| format!("this verifier cannot check signatures by the issuer's key ({e})"))?;
-        let algorithm =
-            AlgorithmIdentifierRef::from_der(&child.der[child.algorithm.clone()]).map_err(|e| e.to_string())?;
-        key.verify_x509(&child.der[child.tbs.clone()], &child.signature, &algorithm).map_err(|e| e.to_string())
-    }
 }
 
 #[cfg(test)]

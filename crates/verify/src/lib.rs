@@ -21,6 +21,7 @@ pub mod timestamp;
 pub mod tlog;
 pub mod trust;
 pub mod verdict;
+mod x509;
 
 pub use bundle::{Bundle, BundleError};
 pub use trust::{ClientTrustConfig, TrustConfigError, TrustedRoot};

@@ -13,17 +13,16 @@ use der::{Decode, Encode, Header, Length, Tag};
 use sha2::{Digest, Sha256};
 use sig_share_tlog::static_ct::{self, Sct, SignedEntry, TimestampedEntry};
 
-use crate::certificate::{self, SigningCertificate, context, elements};
+use crate::certificate::{self, SigningCertificate};
 use crate::crypto::{HashAlgorithm, PublicKey};
 use crate::time::format_rfc3339;
 use crate::trust::{TransparencyLog, TrustedRoot};
+use crate::x509::{self, MAX_EXTENSIONS, context, elements};
 
 /// The embedded SCT list extension.
 pub const SCT_LIST_OID: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.11129.2.4.2");
 /// The most SCTs read from one certificate (browsers want 2 or 3; Fulcio embeds one).
 pub const MAX_SCTS: usize = 16;
-/// The most extensions walked in the TBSCertificate.
-const MAX_EXTENSIONS: usize = 64;
 
 /// An SCT that verified under a trusted certificate log's key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,8 +100,8 @@ pub fn verify_embedded_scts(
         return Err(SctError::Precertificate(format!("a certificate of more than {limit} bytes")));
     }
     let (list, tbs) = precertificate(&leaf.der)?;
-    let issuer_spki = certificate::raw_spki(issuer_der)
-        .map_err(|e| SctError::Precertificate(format!("the issuer certificate: {e}")))?;
+    let issuer_spki =
+        x509::raw_spki(issuer_der).map_err(|e| SctError::Precertificate(format!("the issuer certificate: {e}")))?;
     let issuer_key_hash: [u8; 32] = Sha256::digest(issuer_spki).into();
     let scts = static_ct::parse_sct_list(&list).map_err(|e| SctError::Malformed(e.to_string()))?;
     if scts.len() > MAX_SCTS {
@@ -194,18 +193,19 @@ fn check_sct(log: &TransparencyLog, sct: &Sct, signed: &[u8]) -> Result<()> {
 /// TBSCertificate without that extension: the precertificate's TBS the SCTs sign.
 fn precertificate(der: &[u8]) -> Result<(Vec<u8>, Vec<u8>)> {
     let fail = |e: String| SctError::Precertificate(format!("the certificate: {e}"));
-    let [tbs, _, _] = certificate::certificate_fields(der).map_err(fail)?;
-    let fields = certificate::tbs_fields(tbs.value).map_err(fail)?;
+    let walk = |e: x509::DerError| fail(e.to_string());
+    let [tbs, _, _] = x509::certificate_fields(der).map_err(walk)?;
+    let fields = x509::tbs_fields(tbs.value).map_err(walk)?;
     let extensions_tag = context(3, true);
     let Some(last) = fields.last().filter(|f| f.tag == extensions_tag) else {
         return Err(SctError::NoSctExtension);
     };
-    let inner = elements(last.value, 1).map_err(fail)?;
+    let inner = elements(last.value, 1).map_err(walk)?;
     let [sequence] = inner.as_slice() else { return Err(fail("no extensions".into())) };
     if sequence.tag != Tag::Sequence {
         return Err(fail("the extensions are not a SEQUENCE".into()));
     }
-    let extensions = elements(sequence.value, MAX_EXTENSIONS).map_err(fail)?;
+    let extensions = elements(sequence.value, MAX_EXTENSIONS).map_err(walk)?;
 
     let mut list = None;
     let mut kept = Vec::with_capacity(sequence.value.len());

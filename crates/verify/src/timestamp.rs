@@ -10,6 +10,12 @@
 //! authority's `validFor` covering genTime. Whether genTime lies inside the signing certificate's
 //! lifetime is the bundle verdict's question, not this module's.
 //!
+//! The trusted root is the anchor: a signature between two certificates the authority lists next
+//! to each other was checked once, when the root was read ([`TrustedRoot::from_json`], via
+//! [`TrustedRoot::check_chains`]), and is not checked again per stamp. What is checked per stamp
+//! is what the stamp brings: the token's signature, and the link from an embedded signer
+//! certificate that is not byte-identical to the one the authority lists.
+//!
 //! The token is walked as raw DER (not decoded into `cms` types and re-encoded) because the
 //! signature covers the signed attributes exactly as sent and each certificate's TBS exactly as
 //! sent; `der` sorts SET OF values when decoding, which would change what is hashed.
@@ -20,14 +26,14 @@ use cms::signed_data::SignerIdentifier;
 use const_oid::ObjectIdentifier;
 use const_oid::db::{rfc3161, rfc5280, rfc5911, rfc5912};
 use der::asn1::AnyRef;
-use der::{Decode, Encode, Reader, SliceReader, Tag, TagNumber, Tagged};
+use der::{Decode, Encode, Tag};
 use spki::AlgorithmIdentifierRef;
-use x509_cert::Certificate;
-use x509_cert::ext::pkix::{BasicConstraints, ExtendedKeyUsage, SubjectKeyIdentifier};
+use x509_cert::ext::pkix::{ExtendedKeyUsage, SubjectKeyIdentifier};
 
 use crate::crypto::{HashAlgorithm, PublicKey};
 use crate::time::{format_rfc3339, parse_rfc3339};
 use crate::trust::{Authority, TrustedRoot};
+use crate::x509::{self, Cert, DerError, Tlv, context};
 
 /// The largest time stamp read. Real ones are 1 to 6 KiB (a token with its chain embedded).
 pub const MAX_RESPONSE_LEN: usize = 64 * 1024;
@@ -45,8 +51,8 @@ const MAX_ELEMENTS: usize = 64;
 pub struct VerifiedTimestamp {
     /// genTime, Unix seconds (fractions dropped).
     pub time: i64,
-    /// The trusted timestamp authority that vouches for it: its subject CN in the trusted root,
-    /// or its URI when the CN is empty.
+    /// The trusted timestamp authority that vouches for it, named as
+    /// [`Authority::name`] says: its URI in the trusted root, or its subject CN when it has none.
     pub authority: String,
 }
 
@@ -153,7 +159,7 @@ pub fn verify_timestamp(response: &[u8], signed: &[u8], root: &TrustedRoot) -> R
     let mut best: Option<(u8, TimestampError)> = None;
     for authority in &root.timestamp_authorities {
         match try_authority(&token, embedded.as_ref(), authority) {
-            Ok(()) => return Ok(VerifiedTimestamp { time: token.gen_time, authority: authority_name(authority) }),
+            Ok(()) => return Ok(VerifiedTimestamp { time: token.gen_time, authority: authority.name().to_owned() }),
             Err((rank, e)) => {
                 if best.as_ref().is_none_or(|(r, _)| rank > *r) {
                     best = Some((rank, e));
@@ -177,7 +183,7 @@ fn try_authority(
     embedded: Option<&Cert>,
     authority: &Authority,
 ) -> Result<(), (u8, TimestampError)> {
-    let name = authority_name(authority);
+    let name = authority.name().to_owned();
     let unrelated = |m: String| (RANK_UNRELATED, TimestampError::Untrusted(m));
     let mut chain = Vec::new();
     for (i, raw) in authority.cert_chain.certificates.iter().enumerate().take(MAX_PATH_LEN + 1) {
@@ -214,10 +220,15 @@ fn try_authority(
     };
 
     // The path: the signer, then the authority's intermediates and root, each signed by the next.
+    // A link between two certificates adjacent in the authority's listed chain is not checked
+    // again: they are trust anchors, and `TrustedRoot::from_json` checked that signature once.
+    // So per stamp only a link from an embedded signer the authority does not list is checked.
     let mut path: Vec<&Cert> = vec![signer];
     path.extend(issuers.iter().filter(|c| c.der != signer.der));
+    let listed = |c: &Cert| chain.iter().position(|l| l.der == c.der);
     for pair in path.windows(2) {
         let (child, parent) = (pair[0], pair[1]);
+        let anchored = matches!((listed(child), listed(parent)), (Some(i), Some(j)) if j == i + 1);
         if child.tbs().issuer() != parent.tbs().subject() {
             return Err(unrelated(format!(
                 "{} is issued by {}, not by {} of authority {name}",
@@ -229,20 +240,22 @@ fn try_authority(
         if !parent.is_ca() {
             return Err(unrelated(format!("{} of authority {name} is not a CA", parent.subject())));
         }
-        parent.check_signed(child).map_err(|reason| {
-            unrelated(format!(
-                "{} does not verify under {} of authority {name}: {reason}",
-                child.subject(),
-                parent.subject()
-            ))
-        })?;
+        if !anchored {
+            parent.check_signed(child).map_err(|reason| {
+                unrelated(format!(
+                    "{} does not verify under {} of authority {name}: {reason}",
+                    child.subject(),
+                    parent.subject()
+                ))
+            })?;
+        }
     }
 
     // From here the stamp is this authority's, or a forgery in its name.
     let chained = |e: TimestampError| (RANK_CHAINED, e);
     token.check_signature(signer).map_err(chained)?;
     token.check_signing_certificate(signer).map_err(chained)?;
-    if !signer.has_critical_timestamping_eku() {
+    if !has_critical_timestamping_eku(signer) {
         return Err(chained(TimestampError::MissingTimestampingEku(signer.subject())));
     }
     for cert in &path {
@@ -270,16 +283,14 @@ fn try_authority(
     Ok(())
 }
 
-fn authority_name(authority: &Authority) -> String {
-    if authority.subject.common_name.is_empty() { authority.uri.clone() } else { authority.subject.common_name.clone() }
-}
-
-/// A DER element as found: its tag, its contents, and all its bytes.
-#[derive(Clone, Copy)]
-struct Tlv<'a> {
-    tag: Tag,
-    value: &'a [u8],
-    raw: &'a [u8],
+/// `what` could not be walked: a limit where a bound on elements was passed, else malformed.
+fn walk_error(what: &str) -> impl Fn(DerError) -> TimestampError + '_ {
+    move |e| match e {
+        DerError::TooManyElements(max) => TimestampError::Limit(format!("{what} has more than {max} elements")),
+        DerError::TooManyFields(max) => TimestampError::Malformed(format!("{what} has more than {max} fields")),
+        DerError::NotOne(tag) => TimestampError::Malformed(format!("{what} is not one {tag}")),
+        DerError::Malformed(e) => TimestampError::Malformed(format!("{what}: {e}")),
+    }
 }
 
 fn malformed(what: &str) -> impl Fn(der::Error) -> TimestampError + '_ {
@@ -288,36 +299,17 @@ fn malformed(what: &str) -> impl Fn(der::Error) -> TimestampError + '_ {
 
 /// The elements of a constructed value's contents, at most `max` of them.
 fn elements<'a>(bytes: &'a [u8], max: usize, what: &str) -> Result<Vec<Tlv<'a>>> {
-    let mut reader = SliceReader::new(bytes).map_err(malformed(what))?;
-    let mut out = Vec::new();
-    while !reader.is_finished() {
-        if out.len() == max {
-            return Err(TimestampError::Limit(format!("{what} has more than {max} elements")));
-        }
-        let start = usize::try_from(reader.position()).map_err(malformed(what))?;
-        let any = AnyRef::decode(&mut reader).map_err(malformed(what))?;
-        let end = usize::try_from(reader.position()).map_err(malformed(what))?;
-        let raw = bytes.get(start..end).ok_or_else(|| TimestampError::Malformed(format!("{what}: bad length")))?;
-        out.push(Tlv { tag: any.tag(), value: any.value(), raw });
-    }
-    Ok(out)
+    x509::elements(bytes, max).map_err(walk_error(what))
 }
 
 /// The fields of a structure with at most `max` of them; more is malformed, not a limit.
 fn fields<'a>(bytes: &'a [u8], max: usize, what: &str) -> Result<Vec<Tlv<'a>>> {
-    elements(bytes, max, what).map_err(|e| match e {
-        TimestampError::Limit(_) => TimestampError::Malformed(format!("{what} has more than {max} fields")),
-        e => e,
-    })
+    x509::fields(bytes, max).map_err(walk_error(what))
 }
 
 /// Exactly one element of tag `tag` filling `bytes`.
 fn single<'a>(bytes: &'a [u8], tag: Tag, what: &str) -> Result<Tlv<'a>> {
-    match elements(bytes, 1, what) {
-        Ok(v) if v.len() == 1 && v[0].tag == tag => Ok(v[0]),
-        Ok(_) | Err(TimestampError::Limit(_)) => Err(TimestampError::Malformed(format!("{what} is not one {tag}"))),
-        Err(e) => Err(e),
-    }
+    x509::single(bytes, tag).map_err(walk_error(what))
 }
 
 /// The contents of a SEQUENCE element, as elements.
@@ -331,10 +323,6 @@ fn sequence<'a>(tlv: Option<&Tlv<'a>>, what: &str) -> Result<Vec<Tlv<'a>>> {
 fn decode<'a, T: Decode<'a, Error = der::Error>>(tlv: Option<&Tlv<'a>>, what: &str) -> Result<T> {
     let tlv = tlv.ok_or_else(|| TimestampError::Malformed(format!("{what} is missing")))?;
     T::from_der(tlv.raw).map_err(malformed(what))
-}
-
-fn context(number: u32, constructed: bool) -> Tag {
-    Tag::ContextSpecific { constructed, number: TagNumber(number) }
 }
 
 fn hash_name(hash: HashAlgorithm) -> &'static str {
@@ -367,7 +355,7 @@ struct Token<'a> {
     certificates: Vec<Tlv<'a>>,
     sid: SignerIdentifier,
     digest_algorithm: HashAlgorithm,
-    /// The signed attributes' contents (without their [0] header).
+    /// The signed attributes' contents (without their `[0]` header).
     signed_attrs: &'a [u8],
     attributes: Vec<(ObjectIdentifier, Vec<Tlv<'a>>)>,
     signature_algorithm: AlgorithmIdentifierRef<'a>,
@@ -601,8 +589,7 @@ impl<'a> Token<'a> {
     /// The SignerInfo signature, over the signed attributes re-tagged as a SET (RFC 5652 5.4).
     fn check_signature(&self, signer: &Cert) -> Result<()> {
         let bad = |reason: String| TimestampError::BadSignature { subject: signer.subject(), reason };
-        let key = PublicKey::from_spki_der(&signer.spki().map_err(|e| bad(e.to_string()))?)
-            .map_err(|e| bad(e.to_string()))?;
+        let key = PublicKey::from_spki_der(signer.spki()).map_err(|e| bad(e.to_string()))?;
         let message =
             AnyRef::new(Tag::Set, self.signed_attrs).and_then(|set| set.to_der()).map_err(|e| bad(e.to_string()))?;
         let result = if self.signature_algorithm.oid == rfc5912::ID_EC_PUBLIC_KEY
@@ -644,7 +631,7 @@ impl<'a> Token<'a> {
 }
 
 /// TSTInfo ::= SEQUENCE { version, policy, messageImprint, serialNumber, genTime, accuracy
-/// OPTIONAL, ordering DEFAULT FALSE, nonce OPTIONAL, [0] tsa OPTIONAL, [1] extensions OPTIONAL }.
+/// OPTIONAL, ordering DEFAULT FALSE, nonce OPTIONAL, `[0]` tsa OPTIONAL, `[1]` extensions OPTIONAL }.
 /// Returns the imprint's algorithm and digest and genTime. Nonce and policy are the requester's
 /// business: a bundle carries neither the request nor a policy to hold them to.
 fn parse_tst_info(der: &[u8]) -> Result<(HashAlgorithm, &[u8], i64)> {
@@ -698,71 +685,10 @@ fn parse_generalized_time(value: &[u8]) -> Result<i64> {
     parse_rfc3339(&rfc3339).map_err(|_| bad())
 }
 
-/// A certificate with the exact bytes its signature covers.
-struct Cert {
-    der: Vec<u8>,
-    parsed: Certificate,
-    /// Byte ranges in `der`: the TBSCertificate, the signatureAlgorithm.
-    tbs: std::ops::Range<usize>,
-    algorithm: std::ops::Range<usize>,
-    signature: Vec<u8>,
-}
-
-impl Cert {
-    fn parse(der: Vec<u8>) -> Result<Cert, String> {
-        let parsed = Certificate::from_der(&der).map_err(|e| e.to_string())?;
-        let offset = |inner: &[u8]| inner.as_ptr() as usize - der.as_ptr() as usize;
-        let (tbs, algorithm, signature) = {
-            let outer = single(&der, Tag::Sequence, "a certificate").map_err(|e| e.to_string())?;
-            let parts = fields(outer.value, 3, "a certificate").map_err(|e| e.to_string())?;
-            let [tbs, alg, sig] = parts.as_slice() else { return Err("not [tbs, algorithm, signature]".into()) };
-            // BIT STRING contents: the count of unused bits (0 for a signature), then the bits.
-            let signature = match sig.value.split_first() {
-                Some((0, bits)) if sig.tag == Tag::BitString => bits.to_vec(),
-                _ => return Err("the signature is not a whole-byte BIT STRING".into()),
-            };
-            let range = |t: &Tlv<'_>| offset(t.raw)..offset(t.raw) + t.raw.len();
-            (range(tbs), range(alg), signature)
-        };
-        Ok(Cert { der, parsed, tbs, algorithm, signature })
-    }
-
-    fn tbs(&self) -> &x509_cert::TbsCertificate {
-        self.parsed.tbs_certificate()
-    }
-
-    fn subject(&self) -> String {
-        let s = self.tbs().subject().to_string();
-        if s.is_empty() { "(a certificate with an empty subject)".into() } else { s }
-    }
-
-    fn spki(&self) -> Result<Vec<u8>, der::Error> {
-        self.tbs().subject_public_key_info().to_der()
-    }
-
-    fn is_ca(&self) -> bool {
-        matches!(self.tbs().get_extension::<BasicConstraints>(), Ok(Some((_, bc))) if bc.ca)
-    }
-
-    fn has_critical_timestamping_eku(&self) -> bool {
-        matches!(self.tbs().get_extension::<ExtendedKeyUsage>(),
-            Ok(Some((true, eku))) if eku.0.contains(&rfc5280::ID_KP_TIME_STAMPING))
-    }
-
-    /// notBefore and notAfter, Unix seconds.
-    fn validity(&self) -> (i64, i64) {
-        let v = self.tbs().validity();
-        let secs = |t: x509_cert::time::Time| i64::try_from(t.to_unix_duration().as_secs()).unwrap_or(i64::MAX);
-        (secs(v.not_before), secs(v.not_after))
-    }
-
-    /// Whether `child`'s signature verifies under this certificate's key.
-    fn check_signed(&self, child: &Cert) -> Result<(), String> {
-        let key = PublicKey::from_spki_der(&self.spki().map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
-        let algorithm =
-            AlgorithmIdentifierRef::from_der(&child.der[child.algorithm.clone()]).map_err(|e| e.to_string())?;
-        key.verify_x509(&child.der[child.tbs.clone()], &child.signature, &algorithm).map_err(|e| e.to_string())
-    }
+/// RFC 3161 2.3: the TSA's certificate has one extendedKeyUsage, id-kp-timeStamping, critical.
+fn has_critical_timestamping_eku(cert: &Cert) -> bool {
+    matches!(cert.tbs().get_extension::<ExtendedKeyUsage>(),
+        Ok(Some((true, eku))) if eku.0.contains(&rfc5280::ID_KP_TIME_STAMPING))
 }
 
 #[cfg(test)]

@@ -14,6 +14,8 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::{Deserialize, Serialize};
 
+use crate::x509::Cert;
+
 /// The ClientTrustConfig media type.
 pub const CLIENT_TRUST_CONFIG_MEDIA_TYPE: &str = "application/vnd.dev.sigstore.clienttrustconfig.v0.1+json";
 /// The trusted root media type sigstore-python 4.5.1 requires (it refuses `trustedroot.v0.2+json`).
@@ -124,6 +126,16 @@ pub struct Authority {
     pub operator: Option<String>,
 }
 
+impl Authority {
+    /// The name verdicts and errors give the authority: its `uri` when the trusted root gives
+    /// one, else its subject's common name. One rule for certificate and timestamp
+    /// authorities alike; the URI is preferred because it names the service (public-good's
+    /// Fulcio is `https://fulcio.sigstore.dev`, its CN just `sigstore`).
+    pub fn name(&self) -> &str {
+        if self.uri.is_empty() { &self.subject.common_name } else { &self.uri }
+    }
+}
+
 /// `DistinguishedName`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -224,6 +236,7 @@ impl ClientTrustConfig {
         };
         check(&c.media_type, CLIENT_TRUST_CONFIG_MEDIA_TYPE, "the")?;
         c.trusted_root.check_media_type()?;
+        c.trusted_root.check_chains()?;
         check(&c.signing_config.media_type, SIGNING_CONFIG_MEDIA_TYPE, "the signing config's")?;
         Ok(c)
     }
@@ -234,7 +247,30 @@ impl TrustedRoot {
     pub fn from_json(text: &str) -> Result<TrustedRoot, TrustConfigError> {
         let root: TrustedRoot = serde_json::from_str(text).map_err(|e| TrustConfigError(e.to_string()))?;
         root.check_media_type()?;
+        root.check_chains()?;
         Ok(root)
+    }
+
+    /// Checks the chain each certificate authority and timestamp authority lists: every
+    /// certificate parses, and each is signed by the next one in the list (the last, the root,
+    /// is not checked against itself). [`TrustedRoot::from_json`] and
+    /// [`ClientTrustConfig::from_json`] run this; a root built in code should too.
+    ///
+    /// Verification relies on it: a bundle's certificate path and a time stamp's TSA path do
+    /// not check again the signatures between two certificates the trusted root lists next to
+    /// each other (they are the trust anchors), only the links from the bundle's own
+    /// certificates into the listed chain.
+    pub fn check_chains(&self) -> Result<(), TrustConfigError> {
+        let kinds = [
+            ("certificate authority", &self.certificate_authorities),
+            ("timestamp authority", &self.timestamp_authorities),
+        ];
+        for (kind, authorities) in kinds {
+            for authority in authorities {
+                check_chain(kind, authority)?;
+            }
+        }
+        Ok(())
     }
 
     fn check_media_type(&self) -> Result<(), TrustConfigError> {
@@ -245,6 +281,27 @@ impl TrustedRoot {
             }
         }
     }
+}
+
+/// One authority's listed chain: each certificate parses and is signed by the next.
+fn check_chain(kind: &str, authority: &Authority) -> Result<(), TrustConfigError> {
+    let refuse = |what: String| TrustConfigError(format!("{kind} {} of the trusted root: {what}", authority.name()));
+    let mut chain = Vec::with_capacity(authority.cert_chain.certificates.len());
+    for (i, raw) in authority.cert_chain.certificates.iter().enumerate() {
+        let der = BASE64.decode(&raw.raw_bytes).map_err(|e| refuse(format!("certificate {i} is not base64: {e}")))?;
+        chain.push(Cert::parse(der).map_err(|e| refuse(format!("certificate {i} does not parse: {e}")))?);
+    }
+    for (i, pair) in chain.windows(2).enumerate() {
+        pair[1].check_signed(&pair[0]).map_err(|reason| {
+            refuse(format!(
+                "certificate {i} ({}) is not signed by certificate {} ({}), the next in its chain: {reason}",
+                pair[0].subject(),
+                i + 1,
+                pair[1].subject()
+            ))
+        })?;
+    }
+    Ok(())
 }
 
 impl SigningConfig {

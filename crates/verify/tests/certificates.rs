@@ -479,6 +479,52 @@ mod profile_and_chain {
         assert!(matches!(e, CertificateError::BadSignature { .. }), "{e}");
     }
 
+    /// The listed chain is checked once, when the trusted root is read; a bundle's path then
+    /// checks only the signing certificate's own link into it.
+    #[test]
+    fn a_ca_chain_that_does_not_hold_is_refused_when_the_root_is_read() {
+        let pki = Pki::new(Some(0));
+        let read =
+            |chain: &[&Certificate]| TrustedRoot::from_json(&serde_json::to_string(&pki.trusted_root(chain)).unwrap());
+        let root = read(&[&pki.intermediate, &pki.root]).unwrap();
+        read(&[&pki.root]).unwrap();
+
+        // An intermediate of the same name, signed by another root; the chain listed root first.
+        let impostor = Pki::new(Some(0));
+        for (chain, what) in [
+            (
+                &[&impostor.intermediate, &pki.root][..],
+                "certificate 0 (CN=test intermediate) is not signed by certificate 1 (CN=test root)",
+            ),
+            (
+                &[&pki.root, &pki.intermediate][..],
+                "certificate 0 (CN=test root) is not signed by certificate 1 (CN=test intermediate)",
+            ),
+        ] {
+            let e = read(chain).unwrap_err().to_string();
+            assert!(e.contains("certificate authority test CA of the trusted root") && e.contains(what), "{e}");
+            eprintln!("{e}");
+        }
+        let mut garbage = pki.trusted_root(&[&pki.intermediate, &pki.root]);
+        garbage.certificate_authorities[0].cert_chain.certificates[1].raw_bytes = "MAA=".into();
+        let e = TrustedRoot::from_json(&serde_json::to_string(&garbage).unwrap()).unwrap_err().to_string();
+        assert!(e.contains("certificate 1 does not parse"), "{e}");
+
+        // Per bundle, the leaf's own link is still checked: a leaf naming the intermediate as its
+        // issuer but signed by another key is refused.
+        let at = i64::try_from(T0).unwrap() + 1300;
+        let good =
+            certificate::parse_signing_certificate(&leaf(&pki.intermediate, &pki.intermediate_key, |_| {})).unwrap();
+        certificate::verify_path(&good, &root, at).unwrap();
+        let forged = leaf(&pki.intermediate, &impostor.intermediate_key, |_| {});
+        let forged = certificate::parse_signing_certificate(&forged).unwrap();
+        let e = certificate::verify_path(&forged, &root, at).unwrap_err();
+        assert!(
+            matches!(&e, CertificateError::BadSignature { subject, .. } if subject == "the signing certificate"),
+            "{e}"
+        );
+    }
+
     #[test]
     fn leaves_outside_fulcios_profile_are_refused() {
         let pki = Pki::new(None);

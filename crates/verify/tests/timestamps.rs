@@ -23,6 +23,8 @@ use spki::AlgorithmIdentifierOwned;
 
 const SIGNATURE: &[u8] = b"the bundle's signature bytes";
 const CN: &str = "sig-share test TSA";
+/// The authority's URI in the trusted root: what a verified stamp names it by.
+const URI: &str = "http://127.0.0.1:3000/api/v1/timestamp";
 
 fn at(rfc3339: &str) -> SystemTime {
     UNIX_EPOCH + Duration::from_secs(parse_rfc3339(rfc3339).unwrap().try_into().unwrap())
@@ -72,7 +74,7 @@ fn tsa(tsa_alg: KeyAlgorithm) -> TimestampAuthority {
 fn authority(chain: &[Certificate], start: &str, end: Option<&str>) -> Authority {
     Authority {
         subject: Subject { organization: "sig-share".into(), common_name: CN.into() },
-        uri: "http://127.0.0.1:3000/api/v1/timestamp".into(),
+        uri: URI.into(),
         cert_chain: CertChain { certificates: chain.iter().map(|c| RawBytes::of(&c.to_der().unwrap())).collect() },
         valid_for: ValidFor { start: start.into(), end: end.map(Into::into) },
         operator: None,
@@ -120,7 +122,7 @@ fn stamp(tsa: &TimestampAuthority, cert_req: bool) -> Vec<u8> {
 }
 
 fn accepted() -> VerifiedTimestamp {
-    VerifiedTimestamp { time: parse_rfc3339("2025-06-01T12:00:00Z").unwrap(), authority: CN.into() }
+    VerifiedTimestamp { time: parse_rfc3339("2025-06-01T12:00:00Z").unwrap(), authority: URI.into() }
 }
 
 #[test]
@@ -186,6 +188,31 @@ fn a_tsa_missing_from_the_trusted_root_is_untrusted() {
         ]);
         assert_eq!(verify_timestamp(&response, SIGNATURE, &both), Ok(accepted()));
     }
+}
+
+#[test]
+fn a_tsa_chain_that_does_not_hold_is_refused_when_the_root_is_read() {
+    let ours = tsa(KeyAlgorithm::EcdsaP256Sha256);
+    let other = tsa(KeyAlgorithm::EcdsaP256Sha256);
+    let read = |root: &TrustedRoot| TrustedRoot::from_json(&serde_json::to_string(root).unwrap());
+    read(&trusting(&ours)).unwrap();
+    // Our TSA's certificate listed under the other TSA's root (of the same name).
+    let mixed =
+        root_with(vec![authority(&[ours.chain()[0].clone(), other.chain()[1].clone()], "2025-01-01T00:00:00Z", None)]);
+    let e = read(&mixed).unwrap_err().to_string();
+    assert!(e.contains(&format!("timestamp authority {URI} of the trusted root: certificate 0")), "{e}");
+    assert!(e.contains("is not signed by certificate 1"), "{e}");
+}
+
+#[test]
+fn an_embedded_signer_the_root_does_not_list_is_checked_against_the_listed_chain() {
+    // The other TSA's root has our root's name but not its key: our embedded certificate names
+    // it as issuer, and only the signature tells them apart.
+    let ours = tsa(KeyAlgorithm::EcdsaP256Sha256);
+    let other = tsa(KeyAlgorithm::EcdsaP256Sha256);
+    let theirs = root_with(vec![authority(&other.chain()[1..], "2025-01-01T00:00:00Z", None)]);
+    let err = verify_timestamp(&stamp(&ours, true), SIGNATURE, &theirs).unwrap_err();
+    assert!(matches!(&err, TimestampError::Untrusted(m) if m.contains("does not verify under")), "{err}");
 }
 
 #[test]
