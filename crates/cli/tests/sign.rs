@@ -9,14 +9,8 @@ use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{Server, sig_share};
+use common::{Server, run, sig_share};
 use serde_json::Value;
-
-/// Whether a command succeeded, and everything it printed.
-fn run(cmd: &mut Command) -> (bool, String) {
-    let out = cmd.output().unwrap();
-    (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
-}
 
 /// The stack, and the verifiers pointed at it.
 struct Stack {

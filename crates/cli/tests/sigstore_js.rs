@@ -12,17 +12,11 @@ use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::Server;
+use common::{Server, run};
 use serde_json::Value;
 
 async fn start(data: &Path) -> (Server, String) {
     common::serve(data, &["--dev"], &[]).await
-}
-
-/// Whether a command succeeded, and what it printed.
-fn run(cmd: &mut Command) -> (bool, String) {
-    let out = cmd.output().unwrap();
-    (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
 }
 
 /// The stack, its trust config, and the clients pointed at it.

@@ -6,10 +6,9 @@
 use std::time::Duration;
 
 use aws_lc_rs::digest;
-use der::asn1::{Int, OctetString};
+use der::asn1::Int;
 use der::{Decode, Encode};
-use sig_share_tsa::asn1::{MessageImprint, TimeStampReq, TimeStampResp, status};
-use spki::AlgorithmIdentifierOwned;
+use sig_share_tsa::asn1::{TimeStampReq, TimeStampResp, status};
 
 use crate::error::{Service, SignError};
 use crate::http;
@@ -29,19 +28,7 @@ pub(crate) async fn request_timestamp(
         digest::digest(&digest::SHA256, signature).as_ref().try_into().expect("SHA-256 is 32 bytes");
     let nonce = random_nonce()?;
     let bad = |e: der::Error| SignError::Key(format!("encoding the time stamp request: {e}"));
-    let request = TimeStampReq {
-        version: 1,
-        message_imprint: MessageImprint {
-            hash_algorithm: AlgorithmIdentifierOwned { oid: const_oid::db::rfc5912::ID_SHA_256, parameters: None },
-            hashed_message: OctetString::new(imprint.to_vec()).map_err(bad)?,
-        },
-        req_policy: None,
-        nonce: Some(nonce.clone()),
-        cert_req: true,
-        extensions: None,
-    }
-    .to_der()
-    .map_err(bad)?;
+    let request = TimeStampReq::over(&imprint, Some(nonce.clone()), true).and_then(|r| r.to_der()).map_err(bad)?;
     let req = http
         .post(url)
         .timeout(TIMEOUT)

@@ -46,6 +46,29 @@ pub struct TimeStampReq {
     pub extensions: Option<Extensions>,
 }
 
+impl TimeStampReq {
+    /// A v1 request over `digest`, hashed with SHA-384 or SHA-512 when its length says so and
+    /// SHA-256 otherwise, with no policy or extensions: what clients send.
+    pub fn over(digest: &[u8], nonce: Option<Int>, cert_req: bool) -> Result<TimeStampReq, der::Error> {
+        let oid = match digest.len() {
+            48 => const_oid::db::rfc5912::ID_SHA_384,
+            64 => const_oid::db::rfc5912::ID_SHA_512,
+            _ => const_oid::db::rfc5912::ID_SHA_256,
+        };
+        Ok(TimeStampReq {
+            version: 1,
+            message_imprint: MessageImprint {
+                hash_algorithm: AlgorithmIdentifierOwned { oid, parameters: None },
+                hashed_message: OctetString::new(digest.to_vec())?,
+            },
+            req_policy: None,
+            nonce,
+            cert_req,
+            extensions: None,
+        })
+    }
+}
+
 /// ```text
 /// Accuracy ::= SEQUENCE {
 ///          seconds        INTEGER           OPTIONAL,

@@ -11,7 +11,7 @@ use sha2::Digest;
 use sig_share_pki::x509_cert::Certificate;
 use sig_share_pki::x509_cert::attr as x509_cert_attr;
 use sig_share_pki::{KeyAlgorithm, Signer, SoftwareKey};
-use sig_share_tsa::asn1::{MessageImprint, TimeStampReq, TimeStampResp};
+use sig_share_tsa::asn1::{TimeStampReq, TimeStampResp};
 use sig_share_tsa::{DEVELOPMENT_POLICY, TimestampAuthority, TimestampRequest};
 use sig_share_verify::Bundle;
 use sig_share_verify::time::parse_rfc3339;
@@ -19,7 +19,6 @@ use sig_share_verify::timestamp::{TimestampError, VerifiedTimestamp, verify_time
 use sig_share_verify::trust::{
     Authority, CertChain, RawBytes, Subject, TRUSTED_ROOT_MEDIA_TYPE, TrustedRoot, ValidFor,
 };
-use spki::AlgorithmIdentifierOwned;
 
 const SIGNATURE: &[u8] = b"the bundle's signature bytes";
 const CN: &str = "sig-share test TSA";
@@ -97,22 +96,7 @@ fn trusting(tsa: &TimestampAuthority) -> TrustedRoot {
 
 /// A DER TimeStampResp over `digest` (SHA-256/384/512 by its length) at `when`.
 fn stamp_digest(tsa: &TimestampAuthority, digest: Vec<u8>, cert_req: bool, when: &str) -> Vec<u8> {
-    let oid = match digest.len() {
-        48 => const_oid::db::rfc5912::ID_SHA_384,
-        64 => const_oid::db::rfc5912::ID_SHA_512,
-        _ => const_oid::db::rfc5912::ID_SHA_256,
-    };
-    let req = TimeStampReq {
-        version: 1,
-        message_imprint: MessageImprint {
-            hash_algorithm: AlgorithmIdentifierOwned { oid, parameters: None },
-            hashed_message: OctetString::new(digest).unwrap(),
-        },
-        req_policy: None,
-        nonce: None,
-        cert_req,
-        extensions: None,
-    };
+    let req = TimeStampReq::over(&digest, None, cert_req).unwrap();
     let request = TimestampRequest::from_der(&req.to_der().unwrap()).unwrap();
     tsa.timestamp(&request, at(when)).unwrap()
 }

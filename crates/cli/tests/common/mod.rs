@@ -101,3 +101,9 @@ pub fn sigstore_js() -> Option<std::path::PathBuf> {
     eprintln!("SKIPPING: {what}");
     None
 }
+
+/// Whether a command succeeded, and everything it printed (stdout, then stderr).
+pub fn run(cmd: &mut Command) -> (bool, String) {
+    let out = cmd.output().unwrap();
+    (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+}

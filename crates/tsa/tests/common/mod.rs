@@ -8,13 +8,12 @@ use std::time::{Duration, SystemTime};
 
 use cms::signed_data::SignedData;
 use der::Decode;
-use der::asn1::{Int, OctetString};
+use der::asn1::Int;
 use sig_share_pki::x509_cert::Certificate;
 use sig_share_pki::x509_cert::name::Name;
 use sig_share_pki::{KeyAlgorithm, Signer, SoftwareKey};
-use sig_share_tsa::asn1::{MessageImprint, TimeStampReq, TimeStampResp, TstInfo};
+use sig_share_tsa::asn1::{TimeStampReq, TimeStampResp, TstInfo};
 use sig_share_tsa::{DEVELOPMENT_POLICY, TimestampAuthority};
-use spki::AlgorithmIdentifierOwned;
 
 pub const HOUR: Duration = Duration::from_secs(3600);
 
@@ -59,22 +58,7 @@ pub fn p256() -> Fixture {
 
 /// A DER request over `digest` (SHA-256 unless its length says otherwise).
 pub fn der_request(digest: &[u8], nonce: Option<&[u8]>, cert_req: bool) -> Vec<u8> {
-    let oid = match digest.len() {
-        48 => const_oid::db::rfc5912::ID_SHA_384,
-        64 => const_oid::db::rfc5912::ID_SHA_512,
-        _ => const_oid::db::rfc5912::ID_SHA_256,
-    };
-    let req = TimeStampReq {
-        version: 1,
-        message_imprint: MessageImprint {
-            hash_algorithm: AlgorithmIdentifierOwned { oid, parameters: None },
-            hashed_message: OctetString::new(digest.to_vec()).unwrap(),
-        },
-        req_policy: None,
-        nonce: nonce.map(|n| Int::new(n).unwrap()),
-        cert_req,
-        extensions: None,
-    };
+    let req = TimeStampReq::over(digest, nonce.map(|n| Int::new(n).unwrap()), cert_req).unwrap();
     der::Encode::to_der(&req).unwrap()
 }
 
