@@ -92,15 +92,65 @@ impl SigningClient {
         self.sign(token, Content::InToto(statement)).await
     }
 
-    async fn sign(&self, token: &IdentityToken, content: Content<'_>) -> Result<Signed, SignError> {
+    /// Certifies a fresh ephemeral key for `token`'s identity: the start of a signing [`Session`],
+    /// for callers that sign more than one thing with one certificate (a C2PA claim, its CAWG
+    /// identity assertion and the provenance statement that names them).
+    pub async fn certify(&self, token: &IdentityToken) -> Result<Session, SignError> {
         if let Some(claims) = token.claims()
             && token.is_expired()
         {
             tracing::warn!(exp = claims.exp, "the identity token has expired; the CA will likely refuse it");
         }
-        // The ephemeral key: made for this signing, certified for ten minutes, then dropped.
+        // The ephemeral key: made for this signing, certified for ten minutes, then dropped with
+        // the session.
         let key = SoftwareKey::generate(KeyAlgorithm::EcdsaP256Sha256).map_err(|e| SignError::Key(e.to_string()))?;
         let issued = ca::request_certificate(&self.http, &self.services.ca, token, &key).await?;
+        Ok(Session { client: self.clone(), key, issued })
+    }
+
+    async fn sign(&self, token: &IdentityToken, content: Content<'_>) -> Result<Signed, SignError> {
+        self.certify(token).await?.sign(content).await
+    }
+}
+
+/// One ephemeral key and its certificate. Dropping the session drops the key.
+#[derive(Debug)]
+pub struct Session {
+    client: SigningClient,
+    key: SoftwareKey,
+    issued: ca::Issued,
+}
+
+impl Session {
+    /// Who the certificate names.
+    pub fn identity(&self) -> &Identity {
+        &self.issued.identity
+    }
+
+    /// The certificate chain, leaf first, DER.
+    pub fn chain(&self) -> &[Vec<u8>] {
+        &self.issued.chain
+    }
+
+    /// An ECDSA P-256 signature (ASN.1 DER) over SHA-256 of `data`, with the ephemeral key.
+    pub fn sign_bytes(&self, data: &[u8]) -> Result<Vec<u8>, SignError> {
+        self.key.sign(data).map_err(|e| SignError::Key(e.to_string()))
+    }
+
+    /// An RFC 3161 time stamp over SHA-256 of `data` from the deployment's TSA (DER
+    /// `TimeStampResp`).
+    pub async fn time_stamp(&self, data: &[u8]) -> Result<Vec<u8>, SignError> {
+        tsa::request_timestamp(&self.client.http, &self.client.services.tsa, data).await
+    }
+
+    /// Signs an in-toto statement as a DSSE envelope, time-stamps and logs it: a whole bundle.
+    pub async fn sign_in_toto(&self, statement: &[u8]) -> Result<Signed, SignError> {
+        dsse::check_statement(statement).map_err(SignError::NotAStatement)?;
+        self.sign(Content::InToto(statement)).await
+    }
+
+    async fn sign(&self, content: Content<'_>) -> Result<Signed, SignError> {
+        let (key, issued) = (&self.key, &self.issued);
         let leaf = issued.chain[0].clone();
 
         let (signature, logged_digest, message_signature, dsse_envelope) = match content {
@@ -123,11 +173,10 @@ impl SigningClient {
                 (signature, sha256(&pae), None, Some(envelope))
             }
         };
-        drop(key);
-
-        let stamp = tsa::request_timestamp(&self.http, &self.services.tsa, &signature).await?;
-        let entry = rekor::log_entry(&self.http, &self.services.tlog, &logged_digest, &signature, &leaf).await?;
-        if let Some(root) = &self.trusted_root {
+        let stamp = self.time_stamp(&signature).await?;
+        let client = &self.client;
+        let entry = rekor::log_entry(&client.http, &client.services.tlog, &logged_digest, &signature, &leaf).await?;
+        if let Some(root) = &client.trusted_root {
             sig_share_verify::tlog::verify_inclusion(&entry, root)
                 .map_err(|e| SignError::Untrusted { service: Service::TransparencyLog, detail: e.to_string() })?;
         }
@@ -150,10 +199,10 @@ impl SigningClient {
         };
         Ok(Signed {
             bundle,
-            identity: issued.identity,
+            identity: issued.identity.clone(),
             log_index,
-            log_url: self.services.tlog.clone(),
-            chain: issued.chain,
+            log_url: client.services.tlog.clone(),
+            chain: issued.chain.clone(),
         })
     }
 }

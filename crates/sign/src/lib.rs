@@ -29,7 +29,7 @@ pub mod token;
 mod tsa;
 
 pub use ca::Identity;
-pub use client::{BUNDLE_MEDIA_TYPE, Signed, SigningClient};
+pub use client::{BUNDLE_MEDIA_TYPE, Session, Signed, SigningClient};
 pub use digest::{sha256, sha256_file, sha256_reader};
 pub use dsse::{IN_TOTO_PAYLOAD_TYPE, MAX_STATEMENT_BYTES, check_statement, pae};
 pub use error::{Service, SignError};

@@ -1,0 +1,364 @@
+//! Reading any C2PA file (ours or another tool's) into a [`Report`]: `c2pa`'s validation state
+//! and its reasons, every manifest in the store with who signed it, what it says happened and
+//! its ingredients, and failures recorded inside ingredients, which `c2pa` does not let change
+//! the top-level state (a broken signature two edits back still reads Valid at the top).
+
+use std::fs::File;
+use std::io::BufReader;
+use std::path::Path;
+
+use c2pa::{Context, Reader, ValidationState};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::embed::PROVENANCE_ASSERTION;
+use crate::error::MediaError;
+use crate::format::{self, Format};
+
+/// The largest manifest store read, decompressed; `c2pa`'s own default is larger than any
+/// honest manifest needs.
+const MAX_MANIFEST_MB: usize = 64;
+
+/// Trust anchors for C2PA validation, PEM.
+#[derive(Debug, Clone, Default)]
+pub struct Anchors {
+    /// Roots a claim signer (and a time-stamp authority) may chain to: the C2PA trust list, the
+    /// C2PA TSA trust list, the deployment's own CA and TSA roots.
+    pub pem: String,
+}
+
+/// `c2pa`'s overall verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum State {
+    /// Something failed: see the failures.
+    Invalid,
+    /// Intact and correctly signed, by a signer no trust anchor vouches for.
+    Valid,
+    /// Intact, correctly signed, and the signer chains to a trust anchor.
+    Trusted,
+}
+
+impl std::fmt::Display for State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            State::Invalid => "Invalid",
+            State::Valid => "Valid",
+            State::Trusted => "Trusted",
+        })
+    }
+}
+
+/// One validation status code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Status {
+    pub code: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub explanation: Option<String>,
+    /// The part of the manifest it is about.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
+impl Status {
+    fn of(s: &c2pa::validation_status::ValidationStatus) -> Status {
+        Status {
+            code: s.code().to_owned(),
+            explanation: s.explanation().map(str::to_owned),
+            url: s.url().map(str::to_owned),
+        }
+    }
+}
+
+/// A failure found inside an ingredient (a parent or component) rather than the active manifest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IngredientFailure {
+    /// The manifest whose ingredient it is.
+    pub manifest: String,
+    /// The ingredient's title.
+    pub ingredient: String,
+    pub status: Status,
+}
+
+/// One manifest in the store.
+#[derive(Debug, Clone, Serialize)]
+pub struct ManifestSummary {
+    pub label: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub format: Option<String>,
+    /// The tool that made it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub claim_generator: Option<String>,
+    /// The claim signer's certificate issuer (organisation) and common name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signer_issuer: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signer_common_name: Option<String>,
+    /// The signing time (from the time stamp when there is one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signed_at: Option<String>,
+    /// The claim signer's certificate chain, PEM, leaf first.
+    #[serde(skip)]
+    pub signer_chain_pem: String,
+    /// The actions, in order, with their digital source type where given.
+    pub actions: Vec<Action>,
+    pub ingredients: Vec<IngredientSummary>,
+    /// CAWG identity assertions, as `c2pa` decoded them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub identities: Vec<serde_json::Value>,
+    /// sig-share's provenance assertion: the statement's sigstore bundle.
+    #[serde(skip)]
+    pub provenance_bundle: Option<serde_json::Value>,
+}
+
+/// An action from `c2pa.actions`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Action {
+    pub action: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub digital_source_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub software_agent: Option<String>,
+}
+
+/// An ingredient of a manifest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IngredientSummary {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// `parentOf`, `componentOf` or `inputTo`.
+    pub relationship: String,
+    /// The ingredient's own manifest in this store, when it had one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub manifest: Option<String>,
+}
+
+/// What was found in a file.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub state: State,
+    /// The active (newest) manifest's label.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub active_manifest: Option<String>,
+    /// Failures in the active manifest (these decide the state).
+    pub failures: Vec<Status>,
+    /// Informational codes (e.g. an unrecognised time-stamp authority).
+    pub informational: Vec<Status>,
+    /// Failures recorded in ingredients, at any depth.
+    pub ingredient_failures: Vec<IngredientFailure>,
+    /// CAWG identity codes (`cawg.identity.well-formed`, `cawg.identity.trusted`, …).
+    pub identity_codes: Vec<String>,
+    pub manifests: Vec<ManifestSummary>,
+}
+
+impl Report {
+    /// The manifests from the active one back through each parent, newest first.
+    pub fn lineage(&self) -> Vec<&ManifestSummary> {
+        let mut out = Vec::new();
+        let mut next = self.active_manifest.as_deref();
+        while let Some(label) = next {
+            let Some(m) = self.manifests.iter().find(|m| m.label == label) else { break };
+            if out.iter().any(|seen: &&ManifestSummary| seen.label == m.label) {
+                break; // a cycle: stop rather than loop
+            }
+            out.push(m);
+            next = m.ingredients.iter().find(|i| i.relationship == "parentOf").and_then(|i| i.manifest.as_deref());
+        }
+        out
+    }
+
+    /// All status codes that count against the file: the active manifest's failures, then the
+    /// ingredients'.
+    pub fn failure_codes(&self) -> Vec<&str> {
+        self.failures
+            .iter()
+            .map(|s| s.code.as_str())
+            .chain(self.ingredient_failures.iter().map(|f| f.status.code.as_str()))
+            .collect()
+    }
+}
+
+/// Why a file could not be read at all.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// There is no C2PA manifest (the file may still be known to the log by its digest).
+    #[error("no C2PA manifest found")]
+    NoManifest,
+    #[error(transparent)]
+    Media(#[from] MediaError),
+}
+
+fn reading_context(anchors: Option<&Anchors>) -> Result<Context, MediaError> {
+    let settings = match anchors {
+        Some(a) => json!({
+            "verify": { "verify_trust": true, "verify_timestamp_trust": true, "remote_manifest_fetch": false, "ocsp_fetch": false },
+            "trust": { "trust_anchors": a.pem },
+            "core": { "max_decompressed_manifest_size_in_mb": MAX_MANIFEST_MB },
+        }),
+        None => json!({
+            "verify": { "verify_trust": false, "verify_timestamp_trust": false, "remote_manifest_fetch": false, "ocsp_fetch": false },
+            "core": { "max_decompressed_manifest_size_in_mb": MAX_MANIFEST_MB },
+        }),
+    };
+    Context::new()
+        .with_settings(settings.to_string().as_str())
+        .map_err(|e| MediaError::Internal(format!("c2pa settings: {e}")))
+}
+
+/// Reads and validates the manifest embedded in `path` (or, with `sidecar`, the manifest store
+/// in that file, for the asset at `path`). `anchors: None` turns trust checks off, as
+/// `EXPECTED.c2pa-0.90.22.tsv` was measured.
+pub fn read(path: &Path, sidecar: Option<&Path>, anchors: Option<&Anchors>) -> Result<Report, ReadError> {
+    let format = format::detect(path).or_else(|e| match e {
+        // Any format c2pa reads is fine for reading, even one we do not sign (SVG, PDF…).
+        MediaError::Unsupported { .. } => Ok(Format::Jpeg),
+        other => Err(other),
+    })?;
+    let mime = match Format::from_path(path) {
+        Some(_) => format.mime().to_owned(),
+        None => c2pa::format_from_path(path).unwrap_or_else(|| "application/octet-stream".into()),
+    };
+    let context = reading_context(anchors)?;
+    let asset = BufReader::new(File::open(path).map_err(MediaError::io(path))?);
+    let reader = match sidecar {
+        None => Reader::from_context(context).with_stream(&mime, asset),
+        Some(store) => {
+            let bytes = std::fs::read(store).map_err(MediaError::io(store))?;
+            Reader::from_context(context).with_manifest_data_and_stream(&bytes, &mime, asset)
+        }
+    };
+    let reader = reader.map_err(|e| match e {
+        c2pa::Error::JumbfNotFound | c2pa::Error::ProvenanceMissing => ReadError::NoManifest,
+        other => ReadError::Media(MediaError::C2pa { doing: "reading the manifest", message: other.to_string() }),
+    })?;
+    Ok(report(&reader))
+}
+
+fn report(reader: &Reader) -> Report {
+    let state = match reader.validation_state() {
+        ValidationState::Invalid => State::Invalid,
+        ValidationState::Valid => State::Valid,
+        ValidationState::Trusted => State::Trusted,
+    };
+    let mut failures = Vec::new();
+    let mut informational = Vec::new();
+    let mut identity_codes = Vec::new();
+    let mut ingredient_failures = Vec::new();
+    if let Some(results) = reader.validation_results() {
+        if let Some(active) = results.active_manifest() {
+            failures.extend(active.failure().iter().map(Status::of));
+            informational.extend(active.informational().iter().map(Status::of));
+            identity_codes.extend(
+                active
+                    .success()
+                    .iter()
+                    .chain(active.failure())
+                    .chain(active.informational())
+                    .filter(|s| s.code().starts_with("cawg."))
+                    .map(|s| s.code().to_owned()),
+            );
+        }
+        for delta in results.ingredient_deltas().into_iter().flatten() {
+            for status in delta.validation_deltas().failure() {
+                ingredient_failures.push(IngredientFailure {
+                    manifest: reader.active_label().unwrap_or_default().to_owned(),
+                    ingredient: delta.ingredient_assertion_uri().to_owned(),
+                    status: Status::of(status),
+                });
+            }
+        }
+    }
+    let mut manifests: Vec<ManifestSummary> = reader.iter_manifests().map(summarise).collect();
+    manifests.sort_by(|a, b| a.label.cmp(&b.label));
+    // Failures an ingredient carried when it was added (its own validation, frozen into the
+    // manifest that used it): how a broken signature deep in an edit chain reaches the person.
+    for manifest in reader.iter_manifests() {
+        for ingredient in manifest.ingredients() {
+            let recorded = ingredient
+                .validation_results()
+                .and_then(|r| r.active_manifest())
+                .map(|codes| codes.failure().to_vec())
+                .or_else(|| ingredient.validation_status().map(|s| s.iter().filter(|s| !s.passed()).cloned().collect()))
+                .unwrap_or_default();
+            for status in recorded {
+                let failure = IngredientFailure {
+                    manifest: manifest.label().unwrap_or_default().to_owned(),
+                    ingredient: ingredient.title().unwrap_or("untitled").to_owned(),
+                    status: Status::of(&status),
+                };
+                if !ingredient_failures
+                    .iter()
+                    .any(|f: &IngredientFailure| f.status.code == failure.status.code && f.manifest == failure.manifest)
+                {
+                    ingredient_failures.push(failure);
+                }
+            }
+        }
+    }
+    Report {
+        state,
+        active_manifest: reader.active_label().map(str::to_owned),
+        failures,
+        informational,
+        ingredient_failures,
+        identity_codes,
+        manifests,
+    }
+}
+
+fn summarise(manifest: &c2pa::Manifest) -> ManifestSummary {
+    let mut actions = Vec::new();
+    let mut identities = Vec::new();
+    let mut provenance_bundle = None;
+    for assertion in manifest.assertions() {
+        let label = assertion.label();
+        let Ok(value) = assertion.value() else { continue };
+        if label.starts_with("c2pa.actions") {
+            for a in value.get("actions").and_then(|a| a.as_array()).into_iter().flatten() {
+                let text = |v: Option<&serde_json::Value>| v.and_then(|v| v.as_str()).map(str::to_owned);
+                actions.push(Action {
+                    action: text(a.get("action")).unwrap_or_default(),
+                    digital_source_type: text(a.get("digitalSourceType")),
+                    software_agent: text(a.get("softwareAgent").and_then(|s| s.get("name")))
+                        .or_else(|| text(a.get("softwareAgent"))),
+                });
+            }
+        } else if label.starts_with("cawg.identity") {
+            identities.push(value.clone());
+        } else if label == PROVENANCE_ASSERTION {
+            provenance_bundle = Some(value.clone());
+        }
+    }
+    let ingredients = manifest
+        .ingredients()
+        .iter()
+        .map(|i| IngredientSummary {
+            title: i.title().map(str::to_owned),
+            relationship: serde_json::to_value(i.relationship())
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default(),
+            manifest: i.active_manifest().map(str::to_owned),
+        })
+        .collect();
+    let info = manifest.signature_info();
+    ManifestSummary {
+        label: manifest.label().unwrap_or_default().to_owned(),
+        title: manifest.title().map(str::to_owned),
+        format: manifest.format().map(str::to_owned),
+        claim_generator: manifest
+            .claim_generator()
+            .map(str::to_owned)
+            .or_else(|| manifest.claim_generator_info.as_ref().and_then(|g| g.first()).map(|g| g.name.clone())),
+        signer_issuer: manifest.issuer(),
+        signer_common_name: manifest.common_name(),
+        signed_at: manifest.time(),
+        signer_chain_pem: info.map(|i| i.cert_chain().to_owned()).unwrap_or_default(),
+        actions,
+        ingredients,
+        identities,
+        provenance_bundle,
+    }
+}

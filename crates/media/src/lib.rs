@@ -1,0 +1,22 @@
+//! Media provenance for sig-share, on the `c2pa` crate (only this crate depends on it, so the
+//! rest of the workspace builds without its ten-minute compile):
+//!
+//! - [`format`]: which files can be signed, named and sniffed;
+//! - [`statement`]: the provenance statement every signing of media logs;
+//! - [`embed`]: a C2PA manifest claim-signed by a keyless [`Credential`], with a CAWG identity
+//!   assertion and sig-share's assertion carrying the statement's log entry, embedded or sidecar;
+//! - [`inspect`]: any C2PA file read into a [`Report`], failures in ingredients included.
+
+mod credential;
+pub mod embed;
+mod error;
+pub mod format;
+pub mod inspect;
+pub mod statement;
+
+pub use credential::Credential;
+pub use embed::{Destination, EmbedRequest, Embedded, Intent, PROVENANCE_ASSERTION, SourceType, embed};
+pub use error::MediaError;
+pub use format::Format;
+pub use inspect::{Anchors, ReadError, Report, State, read};
+pub use statement::Statement;
