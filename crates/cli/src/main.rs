@@ -16,6 +16,7 @@ mod files;
 mod listen;
 mod log_cmd;
 mod log_demo;
+mod media_cmd;
 mod serve_cmd;
 mod sign_cmd;
 mod trust_cmd;
@@ -52,6 +53,11 @@ enum Command {
     /// Sign a file: log in, get a ten-minute certificate, sign, time-stamp and log the signature,
     /// and write a sigstore bundle.
     Sign(sign_cmd::SignArgs),
+    /// Sign an edit of a signed photo, video or sound file: the parent becomes its ingredient and
+    /// the log links the new entry to the parent's.
+    Edit(media_cmd::EditArgs),
+    /// Show and check a media file's provenance: every step from capture to this file.
+    Provenance(media_cmd::ProvenanceArgs),
     /// The sigstore-conformance signing verb: sign FILE into a bundle with the given token.
     SignBundle(sign_cmd::SignBundleArgs),
     /// Verify a signed file offline against the pinned trusted root and an identity you name.
@@ -84,6 +90,8 @@ fn main() -> ExitCode {
         Command::Sign(args) => sign_cmd::run_sign(args),
         Command::SignBundle(args) => sign_cmd::run_sign_bundle(args),
         Command::Verify(args) => verify_cmd::run(args),
+        Command::Edit(args) => media_cmd::run_edit(args),
+        Command::Provenance(args) => media_cmd::run_provenance(args),
         Command::VerifyBundle(args) => verify_cmd::run_conformance(args),
         Command::DevToken(args) => dev::token(args),
     };

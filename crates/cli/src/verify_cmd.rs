@@ -53,6 +53,13 @@ pub struct VerifyArgs {
     /// Trust this ClientTrustConfig (default: the pinned one, see `sig-share trust show`).
     #[arg(long, value_name = "PATH")]
     pub trust_config: Option<PathBuf>,
+    /// Media: PEM files of further C2PA trust anchors (the C2PA trust list, its TSA list),
+    /// repeatable; also $SIG_SHARE_C2PA_TRUST. The trusted root's own CA and TSA are always anchors.
+    #[arg(long = "c2pa-trust", value_name = "PEM")]
+    pub c2pa_trust: Vec<PathBuf>,
+    /// Media: read the manifest from this .c2pa sidecar [default: FILE.c2pa when it exists].
+    #[arg(long, value_name = "PATH")]
+    pub manifest: Option<PathBuf>,
     /// Print the result as JSON on stdout.
     #[arg(long)]
     pub json: bool,
@@ -87,6 +94,13 @@ pub struct VerifyBundleArgs {
 /// Runs `sig-share verify`.
 pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     let artifact = ArtifactArg::parse(&args.artifact)?;
+    if let ArtifactArg::File(file) = &artifact
+        && args.bundle.is_none()
+        && crate::media_cmd::is_media(file)
+        && !sigstore_json_beside(file).is_file()
+    {
+        return crate::media_cmd::run_verify(&args, file);
+    }
     let bundle_path = match (&args.bundle, &artifact) {
         (Some(b), _) => b.clone(),
         (None, ArtifactArg::File(f)) => sigstore_json_beside(f),
@@ -190,7 +204,7 @@ pub fn sigstore_json_beside(file: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
-fn matcher(exact: &Option<String>, regex: &Option<String>, flag: &str) -> anyhow::Result<Matcher> {
+pub(crate) fn matcher(exact: &Option<String>, regex: &Option<String>, flag: &str) -> anyhow::Result<Matcher> {
     match (exact, regex) {
         (Some(v), None) => Ok(Matcher::Exact(v.clone())),
         (None, Some(r)) => Ok(Matcher::regex(r)?),
@@ -200,7 +214,7 @@ fn matcher(exact: &Option<String>, regex: &Option<String>, flag: &str) -> anyhow
     }
 }
 
-fn key_policy(pem: &Path) -> anyhow::Result<Policy> {
+pub(crate) fn key_policy(pem: &Path) -> anyhow::Result<Policy> {
     let text = std::fs::read_to_string(pem).with_context(|| format!("reading the key {}", pem.display()))?;
     Policy::key_from_pem(&text).with_context(|| format!("in {}", pem.display()))
 }
