@@ -1,8 +1,9 @@
 //! Issuing: the certificate profile, the precertificate logged in the certificate log, and the
 //! final certificate carrying its SCT.
 //!
-//! The profile follows Fulcio and what sigstore-python's and C2PA's verifiers demand: an empty
-//! subject with one critical SAN, a random serial, ten minutes of validity, digitalSignature,
+//! The profile follows Fulcio and what sigstore-python's and C2PA's verifiers demand: a subject
+//! holding only the CA's organisation (C2PA validators refuse a claim signer without a subject
+//! `O`; the identity itself lives in the SAN, as on Fulcio) with one critical SAN, a random serial, ten minutes of validity, digitalSignature,
 //! a non-critical EKU of codeSigning + documentSigning + C2PA claimSigning, subject and
 //! authority key identifiers, Fulcio's issuer and subject extensions, and an embedded SCT.
 
@@ -10,7 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use der::asn1::{Any, Ia5String, Null, ObjectIdentifier, OctetString, Utf8StringRef};
-use der::{Encode, Tag};
+use der::{Decode, Encode, Tag};
 use sig_share_ct::CertificateLog;
 use sig_share_ct::chain::{POISON_OID, SCT_LIST_OID};
 use sig_share_pki::{CertificateParams, Signer, ext};
@@ -103,7 +104,7 @@ impl CertificateAuthority {
         let key_der = key.to_der().map_err(|e| build(&e))?;
         let mut params = CertificateParams::new(
             issuer_cert.tbs_certificate().subject().clone(),
-            Name::default(),
+            organisation_of(issuer_cert).map_err(|e| build(&e))?,
             &key_der,
             validity,
         )
@@ -162,7 +163,23 @@ fn profile_extensions(
     Ok(exts)
 }
 
-/// The SAN extension: critical, because the subject is empty (RFC 5280 §4.2.1.6).
+/// The leaf's subject: the issuer's organisation (`O`) attributes, nothing else. C2PA's claim
+/// signature check names the signer by the leaf's `O` and fails without one; anything naming
+/// the person belongs in the SAN, which verifiers match on.
+fn organisation_of(issuer: &Certificate) -> Result<Name, der::Error> {
+    const ORGANIZATION: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.10");
+    let mut kept = x509_cert::name::RdnSequence::default();
+    for rdn in issuer.tbs_certificate().subject().iter_rdn() {
+        if rdn.iter().all(|atv| atv.oid == ORGANIZATION) {
+            kept.push(rdn.clone());
+        }
+    }
+    // `Name` is built only by decoding; the bytes are a valid RDNSequence by construction.
+    Name::from_der(&kept.to_der()?)
+}
+
+/// The SAN extension: critical, as Fulcio marks it (RFC 5280 §4.2.1.6 requires that only for an
+/// empty subject; sigstore verifiers expect it either way).
 fn san_extension(san: &San) -> Result<Extension, Box<dyn std::error::Error>> {
     let name = match san {
         San::Email(e) => GeneralName::Rfc822Name(Ia5String::new(e)?),

@@ -91,16 +91,17 @@ async fn a_proof_of_possession_request_gets_a_logged_certificate_with_the_profil
     let leaf = &chain[0];
     let tbs = leaf.tbs_certificate();
 
-    // Ten minutes, empty subject, the client's key, a 20-byte positive serial.
+    // Ten minutes, a subject naming only the CA's organisation (C2PA wants an O), the client's
+    // key, a 20-byte positive serial.
     let v = tbs.validity();
     let lifetime = v.not_after.to_unix_duration() - v.not_before.to_unix_duration();
     assert_eq!(lifetime.as_secs(), 600);
-    assert!(tbs.subject().is_empty());
+    assert_eq!(tbs.subject().to_string(), "O=sig-share");
     assert_eq!(tbs.subject_public_key_info().to_der().unwrap(), client.key.public_key_der());
     assert!(tbs.serial_number().as_bytes().len() >= 16);
 
     let san = ext(leaf, &const_oid::db::rfc5280::ID_CE_SUBJECT_ALT_NAME);
-    assert!(san.critical, "SAN must be critical with an empty subject");
+    assert!(san.critical, "SAN is critical, as on Fulcio");
     let names = SubjectAltName::from_der(san.extn_value.as_bytes()).unwrap();
     assert_eq!(names.0.len(), 1);
     assert!(matches!(&names.0[0], GeneralName::Rfc822Name(e) if e.as_str() == "alice@example.com"));

@@ -74,8 +74,9 @@ fn main() -> ExitCode {
     let default = match cli.verbose {
         // The demo narrates on stdout; the log's own notices would only interleave with it.
         0 if matches!(cli.command, Command::Demo(_) | Command::Log(log_cmd::LogCommand::Demo(_))) => "warn",
-        0 => "info",
-        1 => "debug",
+        // c2pa narrates every phase of every signing at info; only its warnings help a user.
+        0 => "info,c2pa=warn",
+        1 => "debug,c2pa=info",
         _ => "trace",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default.into());

@@ -47,6 +47,10 @@ pub struct MediaArgs {
     /// Sign a media file as any other file (a bundle over its bytes, no C2PA manifest).
     #[arg(long)]
     pub blob: bool,
+    /// PEM files of further C2PA trust anchors a parent's manifest is judged against when it is
+    /// recorded as an ingredient, repeatable; also $SIG_SHARE_C2PA_TRUST.
+    #[arg(long = "c2pa-trust", value_name = "PEM")]
+    pub c2pa_trust: Vec<PathBuf>,
 }
 
 /// `sig-share edit`.
@@ -223,6 +227,7 @@ pub fn sign(args: &SignArgs, media: &MediaArgs, edit: Option<(&Path, &[String])>
     };
 
     let (config, services) = crate::sign_cmd::load_services(args)?;
+    let anchors = anchors(&config.trusted_root, &media.c2pa_trust)?;
     let digest = crate::artifact::sha256_file(&args.file)?;
     let name = args.file.file_name().and_then(|n| n.to_str()).unwrap_or("media").to_owned();
     let statement = Statement::new(
@@ -256,6 +261,7 @@ pub fn sign(args: &SignArgs, media: &MediaArgs, edit: Option<(&Path, &[String])>
         intent: intent.clone(),
         provenance_bundle: &bundle,
         identity_assertion: true,
+        anchors: Some(&anchors),
     };
     let embedded = sig_share_media::embed(&request, credential).with_context(doing)?;
     if let Destination::Sidecar(_) = destination {
@@ -337,14 +343,14 @@ pub struct MediaOutcome {
 }
 
 /// C2PA trust anchors: the deployment's CA and TSA roots, plus the PEM files given.
-fn anchors(root: &TrustedRoot, trust: &TrustArgs) -> anyhow::Result<Anchors> {
+fn anchors(root: &TrustedRoot, extra: &[PathBuf]) -> anyhow::Result<Anchors> {
     let mut pem = String::new();
     for authority in root.certificate_authorities.iter().chain(&root.timestamp_authorities) {
         if let Some(last) = authority.cert_chain.certificates.last() {
             pem.push_str(&base64_to_pem(&last.raw_bytes));
         }
     }
-    let mut files = trust.c2pa_trust.clone();
+    let mut files = extra.to_vec();
     if let Some(env) = std::env::var_os("SIG_SHARE_C2PA_TRUST") {
         files.extend(std::env::split_paths(&env));
     }
@@ -377,8 +383,10 @@ fn first_pem_der(pem: &str) -> Option<Vec<u8>> {
     der::pem::decode_vec(&pem.as_bytes()[start..end]).ok().map(|(_, der)| der)
 }
 
-/// Reads `file` (with its sidecar, if any) and checks every step. `policy` applies to the newest
-/// step; older steps may be anyone the trusted root's CA certified.
+/// Reads `file` (with its sidecar, if any) and checks every step's evidence. `policy`, when
+/// given, is whom the newest step must be (and then it must carry sig-share evidence); without
+/// one (`provenance`), and for older steps, any identity the trusted root's CA certified is
+/// shown as it is.
 pub fn judge(
     file: &Path,
     sidecar: Option<&Path>,
@@ -386,7 +394,7 @@ pub fn judge(
     policy: Option<&Policy>,
 ) -> anyhow::Result<Result<MediaOutcome, ReadError>> {
     let root = crate::verify_cmd::load_root(trust.trusted_root.as_deref(), trust.trust_config.as_deref())?;
-    let anchors = anchors(&root, trust)?;
+    let anchors = anchors(&root, &trust.c2pa_trust)?;
     let sidecar = sidecar.map(Path::to_path_buf).or_else(|| {
         let mut name = file.as_os_str().to_owned();
         name.push(".c2pa");
@@ -418,9 +426,10 @@ pub fn judge(
             log_index: None,
             problem: None,
         };
-        let policy = if depth == 0 { policy } else { Some(&anyone) };
-        match (&manifest.provenance_bundle, policy) {
-            (Some(bundle), Some(policy)) => match check_step(bundle, &manifest.signer_chain_pem, policy, &root, now) {
+        // Every step's evidence is checked; only the newest must also be whom the user expects.
+        let step_policy = if depth == 0 { policy.unwrap_or(&anyone) } else { &anyone };
+        match &manifest.provenance_bundle {
+            Some(bundle) => match check_step(bundle, &manifest.signer_chain_pem, step_policy, &root, now) {
                 Ok((signer, issuer, time, index)) => {
                     step.signer = signer;
                     step.issuer = Some(issuer);
@@ -429,13 +438,13 @@ pub fn judge(
                 }
                 Err(e) => step.problem = Some(e),
             },
-            (None, Some(_)) if depth == 0 => {
+            None if depth == 0 && policy.is_some() => {
                 step.problem = Some(
                     "the newest manifest has no sig-share provenance, so the signer's identity cannot be checked"
                         .into(),
                 );
             }
-            _ => {}
+            None => {}
         }
         if problem.is_none()
             && let Some(p) = &step.problem

@@ -8,7 +8,7 @@ use std::io::{BufReader, Seek, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use c2pa::{Builder, BuilderIntent, Context, DigitalSourceType};
+use c2pa::{Builder, BuilderIntent, DigitalSourceType};
 use serde_json::json;
 
 use crate::credential::{Credential, c2pa_signer};
@@ -117,6 +117,10 @@ pub struct EmbedRequest<'a> {
     /// Add a CAWG `cawg.x509.cose` identity assertion, signed by the same credential, naming the
     /// certificate's identity as the creator (or editor).
     pub identity_assertion: bool,
+    /// Roots the parent's manifest is judged against when it is recorded as an ingredient (what
+    /// the ingredient's validation said at signing stays in the manifest for every later
+    /// reader); `None` records it without trust checks.
+    pub anchors: Option<&'a crate::settings::Anchors>,
 }
 
 /// A finished embedding.
@@ -133,19 +137,11 @@ fn generator() -> serde_json::Value {
     json!([{ "name": "sig-share", "version": env!("CARGO_PKG_VERSION") }])
 }
 
-/// `c2pa` settings for signing: no verification of our own output on the way out (the caller
-/// verifies with its own trust settings), thumbnails off (we carry none yet).
-fn signing_context() -> Result<Context, MediaError> {
-    Context::new()
-        .with_settings(json!({ "builder": { "thumbnail": { "enabled": false } } }).to_string().as_str())
-        .map_err(|e| MediaError::Internal(format!("c2pa settings: {e}")))
-}
-
 /// Signs `request.input` into `request.destination` with `credential`.
 pub fn embed(request: &EmbedRequest<'_>, credential: Arc<dyn Credential>) -> Result<Embedded, MediaError> {
     let mime = request.format.mime();
     let title = request.input.file_name().and_then(|n| n.to_str()).unwrap_or("untitled");
-    let mut builder = Builder::from_context(signing_context()?)
+    let mut builder = Builder::from_context(crate::settings::context(request.anchors)?)
         .with_definition(json!({ "claim_generator_info": generator(), "title": title }).to_string().as_str())
         .map_err(MediaError::c2pa("building the manifest"))?;
     builder
@@ -191,7 +187,13 @@ pub fn embed(request: &EmbedRequest<'_>, credential: Arc<dyn Credential>) -> Res
     let dest = request.destination.path();
     let dir = dest.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let mut source = BufReader::new(File::open(request.input).map_err(MediaError::io(request.input))?);
-    let mut temp = tempfile::Builder::new().prefix(".sig-share-").tempfile_in(dir).map_err(MediaError::io(dir))?;
+    let mut temp_builder = tempfile::Builder::new();
+    temp_builder.prefix(".sig-share-");
+    // A signed photo is for sharing: readable by all like any file the user writes (tempfile's
+    // default is owner-only).
+    #[cfg(unix)]
+    temp_builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
+    let mut temp = temp_builder.tempfile_in(dir).map_err(MediaError::io(dir))?;
 
     let manifest_store = match &request.destination {
         Destination::Embedded(_) => {

@@ -7,25 +7,13 @@ use std::fs::File;
 use std::io::BufReader;
 use std::path::Path;
 
-use c2pa::{Context, Reader, ValidationState};
+use c2pa::{Reader, ValidationState};
 use serde::Serialize;
-use serde_json::json;
 
 use crate::embed::PROVENANCE_ASSERTION;
 use crate::error::MediaError;
 use crate::format::{self, Format};
-
-/// The largest manifest store read, decompressed; `c2pa`'s own default is larger than any
-/// honest manifest needs.
-const MAX_MANIFEST_MB: usize = 64;
-
-/// Trust anchors for C2PA validation, PEM.
-#[derive(Debug, Clone, Default)]
-pub struct Anchors {
-    /// Roots a claim signer (and a time-stamp authority) may chain to: the C2PA trust list, the
-    /// C2PA TSA trust list, the deployment's own CA and TSA roots.
-    pub pem: String,
-}
+use crate::settings::Anchors;
 
 /// `c2pa`'s overall verdict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -190,23 +178,6 @@ pub enum ReadError {
     Media(#[from] MediaError),
 }
 
-fn reading_context(anchors: Option<&Anchors>) -> Result<Context, MediaError> {
-    let settings = match anchors {
-        Some(a) => json!({
-            "verify": { "verify_trust": true, "verify_timestamp_trust": true, "remote_manifest_fetch": false, "ocsp_fetch": false },
-            "trust": { "trust_anchors": a.pem },
-            "core": { "max_decompressed_manifest_size_in_mb": MAX_MANIFEST_MB },
-        }),
-        None => json!({
-            "verify": { "verify_trust": false, "verify_timestamp_trust": false, "remote_manifest_fetch": false, "ocsp_fetch": false },
-            "core": { "max_decompressed_manifest_size_in_mb": MAX_MANIFEST_MB },
-        }),
-    };
-    Context::new()
-        .with_settings(settings.to_string().as_str())
-        .map_err(|e| MediaError::Internal(format!("c2pa settings: {e}")))
-}
-
 /// Reads and validates the manifest embedded in `path` (or, with `sidecar`, the manifest store
 /// in that file, for the asset at `path`). `anchors: None` turns trust checks off, as
 /// `EXPECTED.c2pa-0.90.22.tsv` was measured.
@@ -220,7 +191,7 @@ pub fn read(path: &Path, sidecar: Option<&Path>, anchors: Option<&Anchors>) -> R
         Some(_) => format.mime().to_owned(),
         None => c2pa::format_from_path(path).unwrap_or_else(|| "application/octet-stream".into()),
     };
-    let context = reading_context(anchors)?;
+    let context = crate::settings::context(anchors)?;
     let asset = BufReader::new(File::open(path).map_err(MediaError::io(path))?);
     let reader = match sidecar {
         None => Reader::from_context(context).with_stream(&mime, asset),
@@ -259,6 +230,9 @@ fn report(reader: &Reader) -> Report {
                     .filter(|s| s.code().starts_with("cawg."))
                     .map(|s| s.code().to_owned()),
             );
+            // c2pa reports each manifest's identity assertions under the active one.
+            identity_codes.sort();
+            identity_codes.dedup();
         }
         for delta in results.ingredient_deltas().into_iter().flatten() {
             for status in delta.validation_deltas().failure() {

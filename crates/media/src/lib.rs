@@ -12,11 +12,13 @@ pub mod embed;
 mod error;
 pub mod format;
 pub mod inspect;
+mod settings;
 pub mod statement;
 
 pub use credential::Credential;
 pub use embed::{Destination, EmbedRequest, Embedded, Intent, PROVENANCE_ASSERTION, SourceType, embed};
 pub use error::MediaError;
 pub use format::Format;
-pub use inspect::{Anchors, ReadError, Report, State, read};
+pub use inspect::{ReadError, Report, State, read};
+pub use settings::Anchors;
 pub use statement::Statement;
