@@ -119,6 +119,13 @@ pub fn is_media(file: &Path) -> bool {
     Format::from_path(file).is_some()
 }
 
+/// Where `--sidecar` puts FILE's manifest: FILE.c2pa.
+pub fn sidecar_beside(file: &Path) -> PathBuf {
+    let mut name = file.as_os_str().to_owned();
+    name.push(".c2pa");
+    PathBuf::from(name)
+}
+
 /// An ephemeral session as a C2PA credential: signing is local, time stamps come from the
 /// deployment's TSA (blocking on the runtime, since `c2pa` signs synchronously).
 struct SessionCredential {
@@ -154,9 +161,7 @@ fn destination(file: &Path, media: &MediaArgs) -> anyhow::Result<Destination> {
         if media.output.is_some() {
             anyhow::bail!("--sidecar writes FILE.c2pa and FILE.sigstore.json; --output does not apply");
         }
-        let mut name = file.as_os_str().to_owned();
-        name.push(".c2pa");
-        return Ok(Destination::Sidecar(PathBuf::from(name)));
+        return Ok(Destination::Sidecar(sidecar_beside(file)));
     }
     let out = match &media.output {
         Some(o) => o.clone(),
@@ -199,10 +204,30 @@ fn summary_json(
     })
 }
 
+/// Refuses, before anyone logs in or anything is logged, a file `c2pa` cannot parse (truncated,
+/// corrupt) and, for a fresh signing, one that already carries a manifest: signing it anew would
+/// silently drop its history, which an edit keeps as the parent ingredient.
+fn preflight(file: &Path, editing: bool) -> anyhow::Result<()> {
+    match sig_share_media::read(file, None, None) {
+        Err(ReadError::NoManifest) => Ok(()),
+        Err(ReadError::Media(e)) => {
+            Err(anyhow::Error::new(e).context(format!("{} cannot be signed (truncated or corrupt?)", file.display())))
+        }
+        Ok(_) if editing => Ok(()),
+        Ok(report) => anyhow::bail!(
+            "{f} already carries a C2PA manifest ({n} in its store); signing it anew would drop that history. \
+             To keep it, sign it as an edit: sig-share edit --parent {f} --action c2pa.edited {f}",
+            f = file.display(),
+            n = report.manifests.len(),
+        ),
+    }
+}
+
 /// `sig-share sign` on media, and `sig-share edit`.
 pub fn sign(args: &SignArgs, media: &MediaArgs, edit: Option<(&Path, &[String])>) -> anyhow::Result<ExitCode> {
     let format = sig_share_media::format::detect(&args.file)?;
     let destination = destination(&args.file, media)?;
+    preflight(&args.file, edit.is_some())?;
     let (intent, actions, source_type, parents) = match edit {
         None => {
             let source = SourceType::from_name(&media.source_type).with_context(|| {
@@ -395,12 +420,7 @@ pub fn judge(
 ) -> anyhow::Result<Result<MediaOutcome, ReadError>> {
     let root = crate::verify_cmd::load_root(trust.trusted_root.as_deref(), trust.trust_config.as_deref())?;
     let anchors = anchors(&root, &trust.c2pa_trust)?;
-    let sidecar = sidecar.map(Path::to_path_buf).or_else(|| {
-        let mut name = file.as_os_str().to_owned();
-        name.push(".c2pa");
-        let p = PathBuf::from(name);
-        p.is_file().then_some(p)
-    });
+    let sidecar = sidecar.map(Path::to_path_buf).or_else(|| Some(sidecar_beside(file)).filter(|p| p.is_file()));
     let report = match sig_share_media::read(file, sidecar.as_deref(), Some(&anchors)) {
         Ok(r) => r,
         Err(e) => return Ok(Err(e)),
@@ -457,13 +477,8 @@ pub fn judge(
         State::Invalid => Some(format!("C2PA validation failed: {}", codes(&report))),
         _ if !report.ingredient_failures.is_empty() => {
             let f = &report.ingredient_failures[0];
-            Some(format!(
-                "an ingredient does not validate: {} in {} ({}){}",
-                f.status.code,
-                f.ingredient,
-                f.manifest,
-                f.status.explanation.as_deref().map(|e| format!(": {e}")).unwrap_or_default()
-            ))
+            let why = f.status.explanation.as_deref().map(|e| format!(": {e}")).unwrap_or_default();
+            Some(format!("an earlier step does not validate: ingredient {:?} has {}{why}", f.ingredient, f.status.code))
         }
         State::Valid => Some(
             "the claim signer is not from a trusted authority (signingCredential.untrusted): pass its root with --c2pa-trust"
@@ -529,7 +544,7 @@ pub fn run_provenance(args: ProvenanceArgs) -> anyhow::Result<ExitCode> {
             }
             return Ok(ExitCode::from(NOT_VERIFIED));
         }
-        Err(ReadError::Media(e)) => return Err(e.into()),
+        Err(ReadError::Media(e)) => return Err(unreadable(&args.file, e)),
     };
     print_outcome(&args.file, &outcome, args.json)?;
     Ok(if outcome.problem.is_none() { ExitCode::SUCCESS } else { ExitCode::from(NOT_VERIFIED) })
@@ -579,8 +594,14 @@ pub fn run_verify(args: &crate::verify_cmd::VerifyArgs, file: &Path) -> anyhow::
             }
             Ok(ExitCode::from(NOT_VERIFIED))
         }
-        Err(ReadError::Media(e)) => Err(e.into()),
+        Err(ReadError::Media(e)) => Err(unreadable(file, e)),
     }
+}
+
+/// A file whose manifest or structure `c2pa` could not parse: exit 2, naming the file.
+fn unreadable(file: &Path, e: sig_share_media::MediaError) -> anyhow::Error {
+    anyhow::Error::new(e)
+        .context(format!("{}: its C2PA manifest could not be read (truncated or corrupt?)", file.display()))
 }
 
 /// Prints a judged media file, as a timeline or as JSON.
@@ -618,19 +639,16 @@ pub fn print_outcome(file: &Path, outcome: &MediaOutcome, json: bool) -> anyhow:
         println!("    failure  {}{}", f.code, f.explanation.as_deref().map(|e| format!(": {e}")).unwrap_or_default());
     }
     for f in &report.ingredient_failures {
-        println!("    in ingredient {}: {}", f.ingredient, f.status.code);
+        let why = f.status.explanation.as_deref().map(|e| format!(" ({e})")).unwrap_or_default();
+        println!("    in ingredient {}: {}{why}", f.ingredient, f.status.code);
     }
     println!("  Timeline, newest first:");
     let total = outcome.steps.len();
     for (i, step) in outcome.steps.iter().enumerate() {
         let when = step.signed_at.as_deref().unwrap_or("time unknown");
-        println!(
-            "  {}. {} by {}{}",
-            total - i,
-            step.actions.join(", "),
-            step.signer,
-            step.issuer.as_deref().map(|s| format!(" ({s})")).unwrap_or_default()
-        );
+        let actions = if step.actions.is_empty() { "(no actions recorded)".into() } else { step.actions.join(", ") };
+        let issuer = step.issuer.as_deref().filter(|i| *i != step.signer).map(|i| format!(" ({i})"));
+        println!("  {}. {actions} by {}{}", total - i, step.signer, issuer.unwrap_or_default());
         println!("     at {when}{}", step.tool.as_deref().map(|t| format!(", with {t}")).unwrap_or_default());
         if let Some(dst) = &step.digital_source_type {
             println!("     source: {}", dst.rsplit('/').next().unwrap_or(dst));

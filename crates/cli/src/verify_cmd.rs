@@ -97,7 +97,9 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     if let ArtifactArg::File(file) = &artifact
         && args.bundle.is_none()
         && crate::media_cmd::is_media(file)
-        && !sigstore_json_beside(file).is_file()
+        // A media file is judged by its C2PA manifest (embedded, or a sidecar beside it); only a
+        // bundle alone beside it (`sign --blob`) makes it a plain file.
+        && (!sigstore_json_beside(file).is_file() || args.manifest.is_some() || crate::media_cmd::sidecar_beside(file).is_file())
     {
         return crate::media_cmd::run_verify(&args, file);
     }

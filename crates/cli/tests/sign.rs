@@ -102,8 +102,8 @@ fn write(dir: &Path, name: &str, content: &[u8]) -> PathBuf {
 async fn sig_share_sign_writes_bundles_sigstore_python_and_sigstore_js_accept() {
     let dir = tempfile::tempdir().unwrap();
     let stack = Stack::start(dir.path()).await;
-    let file = write(dir.path(), "photo.jpg", b"a picture, in bytes");
-    let tampered = write(dir.path(), "tampered.jpg", b"a picture, in other bytes");
+    let file = write(dir.path(), "notes.txt", b"some notes, in bytes");
+    let tampered = write(dir.path(), "tampered.txt", b"some notes, in other bytes");
     let trust = stack.trust();
 
     // --identity-token, --json, the default bundle path.
@@ -120,7 +120,7 @@ async fn sig_share_sign_writes_bundles_sigstore_python_and_sigstore_js_accept() 
     assert_eq!(code, 0, "{out}{err}");
     assert!(!err.contains(&token), "the token is never printed: {err}");
     let summary: Value = serde_json::from_str(&out).unwrap();
-    let bundle = dir.path().join("photo.jpg.sigstore.json");
+    let bundle = dir.path().join("notes.txt.sigstore.json");
     assert_eq!(summary["bundle"], bundle.to_str().unwrap());
     assert_eq!(summary["identity"], "alice@example.com");
     assert_eq!(summary["issuer"], stack.issuer());
@@ -156,9 +156,9 @@ async fn sig_share_sign_writes_bundles_sigstore_python_and_sigstore_js_accept() 
 async fn sig_share_sign_failures_say_who_refused_and_what_to_do() {
     let dir = tempfile::tempdir().unwrap();
     let stack = Stack::start(dir.path()).await;
-    let file = write(dir.path(), "photo.jpg", b"a picture");
+    let file = write(dir.path(), "notes.txt", b"some notes");
     let trust = stack.trust();
-    let bundle = dir.path().join("photo.jpg.sigstore.json");
+    let bundle = dir.path().join("notes.txt.sigstore.json");
 
     // A garbage token: the CA refuses it, and says so.
     let (code, _, err) = sig_share(&[
@@ -176,14 +176,14 @@ async fn sig_share_sign_failures_say_who_refused_and_what_to_do() {
     // A missing file fails before any login or service.
     let (code, _, err) = sig_share(&[
         "sign",
-        dir.path().join("none.jpg").to_str().unwrap(),
+        dir.path().join("none.txt").to_str().unwrap(),
         "--trust-config",
         trust.to_str().unwrap(),
         "--identity-token",
         "junk",
     ]);
     assert_eq!(code, 2);
-    assert!(err.contains("none.jpg"), "{err}");
+    assert!(err.contains("none.txt"), "{err}");
 
     // A stack that is down: the error names the service and its URL.
     let token = stack.token("carol@example.com").await;

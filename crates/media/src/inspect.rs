@@ -235,10 +235,18 @@ fn report(reader: &Reader) -> Report {
             identity_codes.dedup();
         }
         for delta in results.ingredient_deltas().into_iter().flatten() {
+            let uri = delta.ingredient_assertion_uri();
+            // Name the ingredient as a person would: its title, found by its assertion label.
+            let title = reader
+                .iter_manifests()
+                .flat_map(|m| m.ingredients())
+                .find(|i| i.label().is_some_and(|label| uri.ends_with(label)))
+                .and_then(|i| i.title())
+                .unwrap_or(uri);
             for status in delta.validation_deltas().failure() {
                 ingredient_failures.push(IngredientFailure {
                     manifest: reader.active_label().unwrap_or_default().to_owned(),
-                    ingredient: delta.ingredient_assertion_uri().to_owned(),
+                    ingredient: title.to_owned(),
                     status: Status::of(status),
                 });
             }
@@ -271,6 +279,8 @@ fn report(reader: &Reader) -> Report {
             }
         }
     }
+    // The gravest first: a broken signature or hash says more than an untrusted signer.
+    ingredient_failures.sort_by_key(|f| f.status.code.ends_with(".untrusted"));
     Report {
         state,
         active_manifest: reader.active_label().map(str::to_owned),

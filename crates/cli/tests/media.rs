@@ -1,0 +1,454 @@
+//! Media end to end: `sig-share sign`, `edit`, `verify` and `provenance` on real photos, video and
+//! audio (the unsigned samples among `../shared/vectors/c2pa`) against `sig-share serve --dev`:
+//! every format round-trips and a changed byte of content fails with its reason; edit chains
+//! of three identities verify step by step; a broken signature two steps back reaches the
+//! person; bad input is refused before anything is logged, with no file left behind.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{Server, sig_share};
+use serde_json::Value;
+
+struct Stack {
+    _server: Server,
+    url: String,
+    trust: PathBuf,
+}
+
+impl Stack {
+    async fn start(dir: &Path) -> Stack {
+        let data = dir.join("data");
+        let (server, url) = common::serve(&data, &["--dev"], &[]).await;
+        Stack { _server: server, url, trust: data.join("trust-config.json") }
+    }
+
+    fn issuer(&self) -> String {
+        format!("{}/oidc", self.url)
+    }
+
+    async fn token(&self, email: &str) -> String {
+        sig_share_dev_idp::client::device_login(&self.issuer(), email).await.unwrap()
+    }
+
+    async fn tree_size(&self) -> u64 {
+        let health: Value = reqwest::get(format!("{}/healthz", self.url)).await.unwrap().json().await.unwrap();
+        health["treeSize"].as_u64().unwrap()
+    }
+
+    /// `sig-share sign|edit … --json` as `email`: the summary, or the failure's exit code and output.
+    async fn sign(&self, email: &str, args: &[&str]) -> Result<Value, (i32, String)> {
+        let token = self.token(email).await;
+        let mut all = args.to_vec();
+        all.extend(["--identity-token", &token, "--trust-config", self.trust.to_str().unwrap(), "--json"]);
+        match sig_share(&all) {
+            (0, out, _) => Ok(serde_json::from_str(&out).unwrap()),
+            (code, out, err) => Err((code, format!("{out}{err}"))),
+        }
+    }
+
+    /// `sig-share verify FILE --json` requiring `email`: exit code and the report.
+    fn verify(&self, file: &Path, email: &str) -> (i32, Value) {
+        let (code, out, err) = sig_share(&[
+            "verify",
+            file.to_str().unwrap(),
+            "--certificate-identity",
+            email,
+            "--certificate-oidc-issuer",
+            &self.issuer(),
+            "--trust-config",
+            self.trust.to_str().unwrap(),
+            "--json",
+        ]);
+        assert!(code == 0 || code == 1, "verify could not run (exit {code}): {out}{err}");
+        (code, serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}{err}")))
+    }
+
+    /// `sig-share provenance FILE --json`: exit code and the report.
+    fn provenance(&self, file: &Path) -> (i32, Value) {
+        let (code, out, err) = sig_share(&[
+            "provenance",
+            file.to_str().unwrap(),
+            "--trust-config",
+            self.trust.to_str().unwrap(),
+            "--json",
+        ]);
+        assert!(code == 0 || code == 1, "provenance could not run (exit {code}): {out}{err}");
+        (code, serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}{err}")))
+    }
+}
+
+/// The unsigned samples, copied into `dir` under the name given (writable, as a user's files are).
+fn sample(dir: &Path, vector: &str, name: &str) -> Option<PathBuf> {
+    let src = sig_share_testdata::vectors("c2pa")?.join(vector);
+    let dest = dir.join(name);
+    std::fs::write(&dest, std::fs::read(&src).unwrap()).unwrap();
+    Some(dest)
+}
+
+/// A minimal MP4 (ftyp, moov with a movie header, mdat): the vectors' MP4 already carries a
+/// manifest, and signing that one is (rightly) refused.
+fn minimal_mp4(path: &Path) {
+    fn boxed(kind: &[u8; 4], payload: &[u8]) -> Vec<u8> {
+        let mut out = ((8 + payload.len()) as u32).to_be_bytes().to_vec();
+        out.extend_from_slice(kind);
+        out.extend_from_slice(payload);
+        out
+    }
+    let mut mvhd = vec![0u8; 4]; // version 0, no flags
+    for v in [0u32, 0, 1000, 0, 0x0001_0000] {
+        mvhd.extend(v.to_be_bytes()); // created, modified, timescale, duration, rate
+    }
+    mvhd.extend(0x0100u16.to_be_bytes()); // volume
+    mvhd.extend([0u8; 10]);
+    for v in [0x0001_0000u32, 0, 0, 0, 0x0001_0000, 0, 0, 0, 0x4000_0000] {
+        mvhd.extend(v.to_be_bytes()); // the identity matrix
+    }
+    mvhd.extend([0u8; 24]);
+    mvhd.extend(2u32.to_be_bytes()); // next track id
+    let mut file = boxed(b"ftyp", b"isom\0\0\x02\0isomiso2mp41");
+    file.extend(boxed(b"moov", &boxed(b"mvhd", &mvhd)));
+    file.extend(boxed(b"mdat", &(0..64 * 1024).map(|i| (i * 7 % 251) as u8).collect::<Vec<_>>()));
+    std::fs::write(path, file).unwrap();
+}
+
+/// Flips one bit of content: a byte from the middle of the original file, found again in the
+/// signed copy (the manifest sits elsewhere).
+fn tamper(original: &Path, signed: &Path, out: &Path) {
+    let original = std::fs::read(original).unwrap();
+    let mut signed = std::fs::read(signed).unwrap();
+    let probe = &original[original.len() / 2..original.len() / 2 + 64];
+    let at = signed.windows(probe.len()).position(|w| w == probe).expect("the content is in the signed copy");
+    signed[at + 32] ^= 0x01;
+    std::fs::write(out, signed).unwrap();
+}
+
+fn codes(report: &Value) -> String {
+    report["c2pa"]["failures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+#[tokio::test]
+async fn every_format_round_trips_and_a_changed_byte_of_content_fails_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let stack = Stack::start(dir.path()).await;
+    let samples = [
+        ("c2pa-rs/IMG_0003.jpg", "photo.jpg"),
+        ("c2pa-rs/sample1.png", "photo.png"),
+        ("c2pa-rs/sample1.webp", "photo.webp"),
+        ("c2pa-rs/sample1.gif", "anim.gif"),
+        ("c2pa-rs/TUSCANY.TIF", "scan.tif"),
+        ("c2pa-rs/sample1.avif", "photo.avif"),
+        ("c2pa-rs/c.mov", "clip.mov"),
+        ("c2pa-rs/sample1.wav", "sound.wav"),
+        ("c2pa-rs/sample1.mp3", "song.mp3"),
+    ];
+    let mut files = Vec::new();
+    for (vector, name) in samples {
+        let Some(path) = sample(dir.path(), vector, name) else { return };
+        files.push(path);
+    }
+    // HEIC: the AVIF sample under HEIF's brand (the vectors hold no HEIC; both are ISO BMFF
+    // image files that c2pa handles alike).
+    let heic = dir.path().join("photo.heic");
+    let mut bytes = std::fs::read(dir.path().join("photo.avif")).unwrap();
+    let at = bytes.windows(8).position(|w| w == b"ftypavif").unwrap();
+    bytes[at + 4..at + 8].copy_from_slice(b"heic");
+    std::fs::write(&heic, bytes).unwrap();
+    files.push(heic);
+    let mp4 = dir.path().join("clip.mp4");
+    minimal_mp4(&mp4);
+    files.push(mp4);
+
+    for file in &files {
+        let name = file.file_name().unwrap().to_str().unwrap();
+        let before = std::fs::read(file).unwrap();
+        let summary = stack.sign("alice@example.com", &["sign", file.to_str().unwrap()]).await.unwrap();
+        assert_eq!(std::fs::read(file).unwrap(), before, "{name}: the original is never modified");
+        let signed = PathBuf::from(summary["output"].as_str().unwrap());
+        let ext = file.extension().unwrap().to_str().unwrap();
+        assert!(signed.to_str().unwrap().ends_with(&format!(".signed.{ext}")), "{name}: {summary}");
+
+        let (code, report) = stack.verify(&signed, "alice@example.com");
+        assert_eq!(code, 0, "{name}: {report:#}");
+        assert_eq!(report["c2pa"]["state"], "Trusted", "{name}");
+        assert!(report["c2pa"]["identity"].as_array().unwrap().contains(&"cawg.identity.well-formed".into()), "{name}");
+        let step = &report["steps"][0];
+        assert_eq!(step["signer"], "alice@example.com", "{name}");
+        assert_eq!(step["log_index"], summary["log_index"], "{name}");
+        assert_eq!(step["actions"][0], "c2pa.created", "{name}");
+
+        let tampered = dir.path().join(format!("tampered.{ext}"));
+        tamper(file, &signed, &tampered);
+        let (code, report) = stack.verify(&tampered, "alice@example.com");
+        assert_eq!(code, 1, "{name}: a changed byte must not verify");
+        assert_eq!(report["c2pa"]["state"], "Invalid", "{name}");
+        let reason = report["reason"].as_str().unwrap();
+        assert!(reason.contains("Hash.mismatch"), "{name}: the reason names the hash: {reason} ({})", codes(&report));
+    }
+}
+
+#[tokio::test]
+async fn sidecar_signing_leaves_the_file_untouched_and_verifies_beside_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let stack = Stack::start(dir.path()).await;
+    let Some(photo) = sample(dir.path(), "c2pa-rs/earth_apollo17.jpg", "earth.jpg") else { return };
+    let before = std::fs::read(&photo).unwrap();
+    let summary = stack.sign("alice@example.com", &["sign", "--sidecar", photo.to_str().unwrap()]).await.unwrap();
+    assert_eq!(std::fs::read(&photo).unwrap(), before);
+    assert_eq!(summary["output"], dir.path().join("earth.jpg.c2pa").to_str().unwrap());
+    assert!(dir.path().join("earth.jpg.sigstore.json").is_file());
+
+    let (code, report) = stack.verify(&photo, "alice@example.com");
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(report["steps"][0]["signer"], "alice@example.com");
+
+    // The bytes the sidecar vouches for, changed.
+    let mut changed = before.clone();
+    let middle = changed.len() / 2;
+    changed[middle] ^= 1;
+    std::fs::write(&photo, changed).unwrap();
+    let (code, report) = stack.verify(&photo, "alice@example.com");
+    assert_eq!(code, 1);
+    assert!(report["reason"].as_str().unwrap().contains("Hash.mismatch"), "{report:#}");
+}
+
+#[tokio::test]
+async fn an_edit_chain_of_three_identities_verifies_step_by_step() {
+    let dir = tempfile::tempdir().unwrap();
+    let stack = Stack::start(dir.path()).await;
+    let Some(photo) = sample(dir.path(), "c2pa-rs/IMG_0003.jpg", "capture.jpg") else { return };
+    let capture = stack.sign("alice@example.com", &["sign", photo.to_str().unwrap()]).await.unwrap();
+    let captured = dir.path().join("capture.signed.jpg");
+    let crop = dir.path().join("crop.jpg");
+    let crop_summary = stack
+        .sign("bob@example.com", &["edit", "--parent", captured.to_str().unwrap(), "--action", "c2pa.cropped"])
+        .await;
+    // `edit` needs the edited file: it is an argument like sign's.
+    assert!(crop_summary.is_err(), "edit without a FILE is refused");
+    std::fs::copy(&captured, &crop).unwrap();
+    let cropped = stack
+        .sign(
+            "bob@example.com",
+            &["edit", "--parent", captured.to_str().unwrap(), "--action", "c2pa.cropped", crop.to_str().unwrap()],
+        )
+        .await
+        .unwrap();
+    let cropped_path = PathBuf::from(cropped["output"].as_str().unwrap());
+    let graded = dir.path().join("graded.jpg");
+    std::fs::copy(&cropped_path, &graded).unwrap();
+    let final_summary = stack
+        .sign(
+            "carol@example.com",
+            &[
+                "edit",
+                "--parent",
+                cropped_path.to_str().unwrap(),
+                "--action",
+                "c2pa.color_adjustments",
+                "--action",
+                "c2pa.filtered",
+                graded.to_str().unwrap(),
+            ],
+        )
+        .await
+        .unwrap();
+    let last = PathBuf::from(final_summary["output"].as_str().unwrap());
+
+    let (code, report) = stack.provenance(&last);
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(report["c2pa"]["state"], "Trusted");
+    let steps = report["steps"].as_array().unwrap();
+    let signers: Vec<_> = steps.iter().map(|s| s["signer"].as_str().unwrap()).collect();
+    assert_eq!(signers, ["carol@example.com", "bob@example.com", "alice@example.com"]);
+    let indices: Vec<_> = steps.iter().map(|s| s["log_index"].clone()).collect();
+    assert_eq!(
+        indices,
+        [final_summary["log_index"].clone(), cropped["log_index"].clone(), capture["log_index"].clone()]
+    );
+    assert!(steps[0]["actions"].as_array().unwrap().contains(&"c2pa.filtered".into()));
+    assert!(steps[1]["actions"].as_array().unwrap().contains(&"c2pa.cropped".into()));
+    assert_eq!(steps[2]["actions"][0], "c2pa.created");
+    assert!(steps[2]["digital_source_type"].as_str().unwrap().ends_with("/digitalCapture"));
+
+    // The log alone tells the story: the newest statement names its parent's digest and entry.
+    let read = sig_share_media::read(&last, None, None).unwrap();
+    let active = read.manifests.iter().find(|m| Some(&m.label) == read.active_manifest.as_ref()).unwrap();
+    let bundle = active.provenance_bundle.as_ref().unwrap();
+    let payload = base64_decode(bundle["dsseEnvelope"]["payload"].as_str().unwrap());
+    let statement: Value = serde_json::from_slice(&payload).unwrap();
+    let parent = &statement["predicate"]["parents"][0];
+    assert_eq!(parent["logIndex"], cropped["log_index"]);
+    assert_eq!(parent["digest"]["sha256"], hex_sha256(&std::fs::read(&cropped_path).unwrap()));
+
+    // verify holds the newest step to the identity asked for.
+    assert_eq!(stack.verify(&last, "carol@example.com").0, 0);
+    let (code, report) = stack.verify(&last, "bob@example.com");
+    assert_eq!(code, 1);
+    assert!(report["reason"].as_str().unwrap().contains("carol@example.com"), "{report:#}");
+}
+
+#[tokio::test]
+async fn a_broken_signature_two_edits_back_is_reported_to_the_person() {
+    let dir = tempfile::tempdir().unwrap();
+    let stack = Stack::start(dir.path()).await;
+    // Adobe's test file whose claim signature is broken.
+    let Some(broken) = sample(dir.path(), "public-testfiles/adobe-20220124-E-sig-CA.jpg", "found.jpg") else {
+        return;
+    };
+    let first = dir.path().join("first.jpg");
+    std::fs::copy(&broken, &first).unwrap();
+    let one = stack
+        .sign(
+            "bob@example.com",
+            &["edit", "--parent", broken.to_str().unwrap(), "--action", "c2pa.cropped", first.to_str().unwrap()],
+        )
+        .await
+        .unwrap();
+    let one = PathBuf::from(one["output"].as_str().unwrap());
+    let second = dir.path().join("second.jpg");
+    std::fs::copy(&one, &second).unwrap();
+    let two = stack
+        .sign(
+            "bob@example.com",
+            &["edit", "--parent", one.to_str().unwrap(), "--action", "c2pa.resized", second.to_str().unwrap()],
+        )
+        .await
+        .unwrap();
+    let two = PathBuf::from(two["output"].as_str().unwrap());
+
+    let (code, report) = stack.verify(&two, "bob@example.com");
+    assert_eq!(code, 1, "{report:#}");
+    // c2pa itself rates the top of the file Trusted: the failure is inside an ingredient.
+    assert_eq!(report["c2pa"]["state"], "Trusted");
+    let failures = report["c2pa"]["ingredient_failures"].as_array().unwrap();
+    assert!(failures.iter().any(|f| f["status"]["code"] == "claimSignature.mismatch"), "{report:#}");
+    let reason = report["reason"].as_str().unwrap();
+    assert!(reason.contains("claimSignature.mismatch") && reason.contains("found.jpg"), "{reason}");
+
+    let (_, human, _) =
+        sig_share(&["provenance", two.to_str().unwrap(), "--trust-config", stack.trust.to_str().unwrap()]);
+    assert!(
+        human.contains("NOT verified") && human.contains("in ingredient found.jpg: claimSignature.mismatch"),
+        "{human}"
+    );
+}
+
+#[tokio::test]
+async fn bad_media_is_refused_before_anything_is_logged_and_leaves_no_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let stack = Stack::start(dir.path()).await;
+    let Some(photo) = sample(dir.path(), "c2pa-rs/IMG_0003.jpg", "photo.jpg") else { return };
+    let full = std::fs::read(&photo).unwrap();
+    let empty = dir.path().join("empty.jpg");
+    std::fs::write(&empty, b"").unwrap();
+    let truncated = dir.path().join("truncated.jpg");
+    std::fs::write(&truncated, &full[..3000]).unwrap();
+    let png_named_jpg = dir.path().join("really-a-png.jpg");
+    std::fs::write(
+        &png_named_jpg,
+        std::fs::read(sig_share_testdata::vectors("c2pa").unwrap().join("c2pa-rs/sample1.png")).unwrap(),
+    )
+    .unwrap();
+    let already = sample(dir.path(), "public-testfiles/adobe-20220124-CA.jpg", "already.jpg").unwrap();
+
+    let cases: [(&Path, &str); 4] = [
+        (&empty, "empty"),
+        (&truncated, "truncated or corrupt"),
+        (&png_named_jpg, "content is PNG"),
+        (&already, "already carries a C2PA manifest"),
+    ];
+    let size = stack.tree_size().await;
+    for (file, expect) in cases {
+        let (code, out) = stack.sign("alice@example.com", &["sign", file.to_str().unwrap()]).await.unwrap_err();
+        assert_eq!(code, 2, "{}: {out}", file.display());
+        assert!(out.contains(expect), "{}: {out}", file.display());
+        assert!(!out.contains("panicked"), "{out}");
+    }
+    assert_eq!(stack.tree_size().await, size, "nothing was logged for refused files");
+    let mut left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n != "data")
+        .collect();
+    left.sort();
+    assert_eq!(
+        left,
+        ["already.jpg", "empty.jpg", "photo.jpg", "really-a-png.jpg", "truncated.jpg"],
+        "no partial output"
+    );
+
+    // A signed file cut short: a clear error on verify too.
+    let signed = stack.sign("alice@example.com", &["sign", photo.to_str().unwrap()]).await.unwrap();
+    let signed = PathBuf::from(signed["output"].as_str().unwrap());
+    let cut = dir.path().join("cut.jpg");
+    std::fs::write(&cut, &std::fs::read(&signed).unwrap()[..20_000]).unwrap();
+    let (code, out, err) = sig_share(&[
+        "verify",
+        cut.to_str().unwrap(),
+        "--certificate-identity",
+        "alice@example.com",
+        "--certificate-oidc-issuer",
+        &stack.issuer(),
+        "--trust-config",
+        stack.trust.to_str().unwrap(),
+    ]);
+    assert!(code == 1 || code == 2, "{out}{err}");
+    assert!(!format!("{out}{err}").contains("panicked"));
+    assert!(format!("{out}{err}").contains("cut.jpg"), "the message names the file: {out}{err}");
+}
+
+#[tokio::test]
+async fn other_tools_files_are_judged_with_the_c2pa_trust_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let stack = Stack::start(dir.path()).await;
+    let Some(vectors) = sig_share_testdata::vectors("c2pa") else { return };
+    let list = vectors.join("trust-lists/C2PA-TRUST-LIST.pem");
+    let judge = |file: &str| {
+        let (code, out, err) = sig_share(&[
+            "provenance",
+            vectors.join(file).to_str().unwrap(),
+            "--trust-config",
+            stack.trust.to_str().unwrap(),
+            "--c2pa-trust",
+            list.to_str().unwrap(),
+            "--json",
+        ]);
+        let report: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{file}: {e}: {out}{err}"));
+        (code, report)
+    };
+    // A changed image under an intact manifest.
+    let (code, report) = judge("public-testfiles/adobe-20220124-E-dat-CA.jpg");
+    assert_eq!((code, report["c2pa"]["state"].as_str()), (1, Some("Invalid")));
+    assert!(codes(&report).contains("assertion.dataHash.mismatch"), "{report:#}");
+    // Intact, signed by a test certificate no trust list names: valid, not trusted.
+    let (code, report) = judge("public-testfiles/adobe-20220124-CA.jpg");
+    assert_eq!((code, report["c2pa"]["state"].as_str()), (1, Some("Valid")));
+    assert!(report["reason"].as_str().unwrap().contains("not from a trusted authority"), "{report:#}");
+    assert!(report["steps"][0]["signer"].as_str().unwrap().contains("C2PA"), "{report:#}");
+    // No manifest at all.
+    let (code, out, _) = sig_share(&[
+        "provenance",
+        vectors.join("c2pa-rs/IMG_0003.jpg").to_str().unwrap(),
+        "--trust-config",
+        stack.trust.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1);
+    assert!(out.contains("no C2PA manifest"), "{out}");
+}
+
+fn hex_sha256(data: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(data))
+}
+
+fn base64_decode(s: &str) -> Vec<u8> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.decode(s).unwrap()
+}
