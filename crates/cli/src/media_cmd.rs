@@ -5,6 +5,7 @@
 //! One ephemeral certificate does all of a signing: the provenance statement (logged first, so
 //! its log entry can go into the manifest), the C2PA claim and the CAWG identity assertion.
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -60,8 +61,9 @@ pub struct EditArgs {
     /// The signed file this one was made from.
     #[arg(long, value_name = "FILE")]
     pub parent: PathBuf,
-    /// What was done (C2PA action names, repeatable): c2pa.cropped, c2pa.resized,
-    /// c2pa.color_adjustments, c2pa.filtered, c2pa.edited, c2pa.redacted, c2pa.transcoded, …
+    /// What was done, repeatable: C2PA action names (c2pa.cropped, c2pa.resized,
+    /// c2pa.color_adjustments, c2pa.filtered, c2pa.edited, c2pa.redacted, c2pa.transcoded, …)
+    /// or your own in reverse-domain form (com.example.retouched)
     #[arg(long = "action", value_name = "ACTION", required = true)]
     pub actions: Vec<String>,
     #[command(flatten)]
@@ -237,10 +239,11 @@ pub fn sign(args: &SignArgs, media: &MediaArgs, edit: Option<(&Path, &[String])>
             (Intent::Create(source), vec!["c2pa.created".to_owned()], Some(source.uri()), vec![])
         }
         Some((parent, actions)) => {
-            for a in actions {
-                if !a.starts_with("c2pa.") || a.len() > 64 || a.contains(char::is_whitespace) {
-                    anyhow::bail!("{a:?} is not a C2PA action name (like c2pa.cropped)");
-                }
+            if let Some(bad) = actions.iter().find(|a| !is_action_name(a)) {
+                anyhow::bail!(
+                    "{bad:?} is not an action name: use C2PA's (c2pa.cropped, c2pa.color_adjustments, …) or your own \
+                     in reverse-domain form (com.example.retouched), at most 64 characters"
+                );
             }
             sig_share_media::format::detect(parent)?;
             let digest = crate::artifact::sha256_file(parent)?;
@@ -604,6 +607,35 @@ fn unreadable(file: &Path, e: sig_share_media::MediaError) -> anyhow::Error {
         .context(format!("{}: its C2PA manifest could not be read (truncated or corrupt?)", file.display()))
 }
 
+/// A C2PA action name: `c2pa.` and a standard action, or a reverse-domain custom one; dotted
+/// words of ASCII letters, digits, `_` and `-`, at most 64 characters.
+fn is_action_name(name: &str) -> bool {
+    let words: Vec<&str> = name.split('.').collect();
+    name.len() <= 64
+        && words.len() >= 2
+        && words.iter().all(|w| !w.is_empty() && w.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+}
+
+/// What a manifest says, made safe for a terminal: anyone can write a manifest, so control
+/// characters (escape sequences that could redraw the screen to say "Verified") become U+FFFD,
+/// and a line longer than a screenful is cut, saying how much was left out. JSON output carries
+/// the strings whole (escaped by JSON itself).
+fn terminal_safe(text: &str) -> String {
+    const MAX_LINE: usize = 400;
+    let mut out = String::with_capacity(text.len());
+    for line in text.lines() {
+        let chars = line.chars().count();
+        for c in line.chars().take(MAX_LINE) {
+            out.push(if c.is_control() { '\u{FFFD}' } else { c });
+        }
+        if chars > MAX_LINE {
+            out.push_str(&format!("… ({} more characters)", chars - MAX_LINE));
+        }
+        out.push('\n');
+    }
+    out
+}
+
 /// Prints a judged media file, as a timeline or as JSON.
 pub fn print_outcome(file: &Path, outcome: &MediaOutcome, json: bool) -> anyhow::Result<()> {
     let report = &outcome.report;
@@ -625,40 +657,75 @@ pub fn print_outcome(file: &Path, outcome: &MediaOutcome, json: bool) -> anyhow:
         println!("{}", serde_json::to_string_pretty(&value)?);
         return Ok(());
     }
+    let mut out = String::new();
     match &outcome.problem {
-        None => println!("Verified: {}", file.display()),
-        Some(p) => println!("NOT verified: {}\n  reason: {p}", file.display()),
-    }
-    println!(
+        None => writeln!(out, "Verified: {}", file.display()),
+        Some(p) => writeln!(out, "NOT verified: {}\n  reason: {p}", file.display()),
+    }?;
+    writeln!(
+        out,
         "  C2PA: {} ({} manifest{})",
         report.state,
         report.manifests.len(),
         if report.manifests.len() == 1 { "" } else { "s" }
-    );
+    )?;
     for f in &report.failures {
-        println!("    failure  {}{}", f.code, f.explanation.as_deref().map(|e| format!(": {e}")).unwrap_or_default());
+        writeln!(
+            out,
+            "    failure  {}{}",
+            f.code,
+            f.explanation.as_deref().map(|e| format!(": {e}")).unwrap_or_default()
+        )?;
     }
     for f in &report.ingredient_failures {
         let why = f.status.explanation.as_deref().map(|e| format!(" ({e})")).unwrap_or_default();
-        println!("    in ingredient {}: {}{why}", f.ingredient, f.status.code);
+        writeln!(out, "    in ingredient {}: {}{why}", f.ingredient, f.status.code)?;
     }
-    println!("  Timeline, newest first:");
+    writeln!(out, "  Timeline, newest first:")?;
     let total = outcome.steps.len();
     for (i, step) in outcome.steps.iter().enumerate() {
         let when = step.signed_at.as_deref().unwrap_or("time unknown");
         let actions = if step.actions.is_empty() { "(no actions recorded)".into() } else { step.actions.join(", ") };
         let issuer = step.issuer.as_deref().filter(|i| *i != step.signer).map(|i| format!(" ({i})"));
-        println!("  {}. {actions} by {}{}", total - i, step.signer, issuer.unwrap_or_default());
-        println!("     at {when}{}", step.tool.as_deref().map(|t| format!(", with {t}")).unwrap_or_default());
+        writeln!(out, "  {}. {actions} by {}{}", total - i, step.signer, issuer.unwrap_or_default())?;
+        writeln!(out, "     at {when}{}", step.tool.as_deref().map(|t| format!(", with {t}")).unwrap_or_default())?;
         if let Some(dst) = &step.digital_source_type {
-            println!("     source: {}", dst.rsplit('/').next().unwrap_or(dst));
+            writeln!(out, "     source: {}", dst.rsplit('/').next().unwrap_or(dst))?;
         }
         if let Some(i) = step.log_index {
-            println!("     log entry {i} (inclusion proof verified)");
+            writeln!(out, "     log entry {i} (inclusion proof verified)")?;
         }
         if let Some(p) = &step.problem {
-            println!("     problem: {p}");
+            writeln!(out, "     problem: {p}")?;
         }
     }
+    print!("{}", terminal_safe(&out));
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn manifest_text_cannot_redraw_the_terminal_or_flood_it() {
+        let hostile = "c2pa.created by \u{1b}[2J\u{1b}[1;1HVerified: evil.jpg\r\u{7}";
+        let shown = terminal_safe(&format!("  1. {hostile}\n"));
+        assert!(!shown.chars().any(|c| c.is_control() && c != '\n'), "{shown:?}");
+        assert!(shown.contains("\u{FFFD}[2J"), "the text stays readable: {shown:?}");
+        let long = terminal_safe(&"x".repeat(10_000));
+        assert!(long.chars().count() < 500 && long.contains("(9600 more characters)"), "{long}");
+    }
+
+    #[test]
+    fn action_names_are_c2pa_or_reverse_domain() {
+        for good in ["c2pa.cropped", "c2pa.color_adjustments", "com.example.re-touched"] {
+            assert!(is_action_name(good), "{good}");
+        }
+        for bad in
+            ["cropped", "c2pa.", "c2pa..x", "c2pa.crop ped", "c2pa.\u{1b}[2J", &format!("c2pa.{}", "x".repeat(60))]
+        {
+            assert!(!is_action_name(bad), "{bad:?}");
+        }
+    }
 }

@@ -196,6 +196,14 @@ pub fn read(path: &Path, sidecar: Option<&Path>, anchors: Option<&Anchors>) -> R
     let reader = match sidecar {
         None => Reader::from_context(context).with_stream(&mime, asset),
         Some(store) => {
+            let size = std::fs::metadata(store).map_err(MediaError::io(store))?.len();
+            if size > crate::settings::MAX_MANIFEST_MB as u64 * 1024 * 1024 {
+                let limit = format!(
+                    "a manifest store of {size} bytes is over the {} MiB limit",
+                    crate::settings::MAX_MANIFEST_MB
+                );
+                return Err(MediaError::TooLarge { path: store.to_path_buf(), limit }.into());
+            }
             let bytes = std::fs::read(store).map_err(MediaError::io(store))?;
             Reader::from_context(context).with_manifest_data_and_stream(&bytes, &mime, asset)
         }

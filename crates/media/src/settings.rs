@@ -8,7 +8,7 @@ use crate::error::MediaError;
 
 /// The largest manifest store read, decompressed; `c2pa`'s own default is larger than any
 /// honest manifest needs.
-const MAX_MANIFEST_MB: usize = 64;
+pub(crate) const MAX_MANIFEST_MB: usize = 64;
 
 /// Trust anchors for C2PA validation, PEM.
 #[derive(Debug, Clone, Default)]
