@@ -3,9 +3,10 @@
 //!
 //! The profile follows Fulcio and what sigstore-python's and C2PA's verifiers demand: a subject
 //! holding only the CA's organisation (C2PA validators refuse a claim signer without a subject
-//! `O`; the identity itself lives in the SAN, as on Fulcio) with one critical SAN, a random serial, ten minutes of validity, digitalSignature,
-//! a non-critical EKU of codeSigning + documentSigning + C2PA claimSigning, subject and
-//! authority key identifiers, Fulcio's issuer and subject extensions, and an embedded SCT.
+//! `O`; the identity itself lives in the SAN, as on Fulcio) with one critical SAN, a random
+//! serial, ten minutes of validity, digitalSignature, a non-critical EKU of codeSigning +
+//! documentSigning + emailProtection + C2PA claimSigning, subject and authority key
+//! identifiers, Fulcio's issuer and subject extensions, and an embedded SCT.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -32,6 +33,10 @@ pub const CERTIFICATE_LIFETIME: Duration = Duration::from_secs(600);
 pub const CODE_SIGNING: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.3");
 /// id-kp-documentSigning (RFC 9336): C2PA validators accept it.
 pub const DOCUMENT_SIGNING: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.36");
+/// id-kp-emailProtection: the one claim-signer EKU every `c2pa` release accepts by default (the
+/// 0.91 line, which c2pa-python 0.38 bundles, refuses documentSigning and claimSigning alone
+/// unless the reader lists them).
+pub const EMAIL_PROTECTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.4");
 /// C2PA claim signing.
 pub const C2PA_CLAIM_SIGNING: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.62558.2.1");
 
@@ -148,7 +153,7 @@ fn profile_extensions(
     let issuer_key = issuer.tbs_certificate().subject_public_key_info().to_der()?;
     let mut exts = vec![
         ext::key_usage(KeyUsages::DigitalSignature)?,
-        ext::extended_key_usage(&[CODE_SIGNING, DOCUMENT_SIGNING, C2PA_CLAIM_SIGNING], false)?,
+        ext::extended_key_usage(&[CODE_SIGNING, DOCUMENT_SIGNING, EMAIL_PROTECTION, C2PA_CLAIM_SIGNING], false)?,
         ext::subject_key_identifier(key_der)?,
         ext::authority_key_identifier(&issuer_key)?,
         san_extension(&principal.san)?,

@@ -10,7 +10,7 @@ use common::{ClientKey, Stack, TestIssuer, chain_of};
 use der::asn1::{OctetString, Utf8StringRef};
 use der::{Decode, Encode};
 use sha2::{Digest, Sha256};
-use sig_share_ca::issue::{C2PA_CLAIM_SIGNING, CODE_SIGNING, DOCUMENT_SIGNING};
+use sig_share_ca::issue::{C2PA_CLAIM_SIGNING, CODE_SIGNING, DOCUMENT_SIGNING, EMAIL_PROTECTION};
 use sig_share_ca::principal::oids;
 use sig_share_ct::chain::SCT_LIST_OID;
 use sig_share_log::EntryFormat;
@@ -109,7 +109,7 @@ async fn a_proof_of_possession_request_gets_a_logged_certificate_with_the_profil
     let eku = ext(leaf, &const_oid::db::rfc5280::ID_CE_EXT_KEY_USAGE);
     assert!(!eku.critical, "sigstore-python rejects a critical EKU");
     let eku = ExtendedKeyUsage::from_der(eku.extn_value.as_bytes()).unwrap();
-    assert_eq!(eku.0, [CODE_SIGNING, DOCUMENT_SIGNING, C2PA_CLAIM_SIGNING]);
+    assert_eq!(eku.0, [CODE_SIGNING, DOCUMENT_SIGNING, EMAIL_PROTECTION, C2PA_CLAIM_SIGNING]);
     assert!(ext(leaf, &const_oid::db::rfc5280::ID_CE_KEY_USAGE).critical);
     ext(leaf, &const_oid::db::rfc5280::ID_CE_AUTHORITY_KEY_IDENTIFIER);
     ext(leaf, &const_oid::db::rfc5280::ID_CE_SUBJECT_KEY_IDENTIFIER);

@@ -215,20 +215,87 @@ pub fn read(path: &Path, sidecar: Option<&Path>, anchors: Option<&Anchors>) -> R
     Ok(report(&reader))
 }
 
+/// Expiry codes `c2pa` gives an identity assertion whose certificate is no longer valid now.
+const IDENTITY_EXPIRY_CODES: [&str; 2] = ["signingCredential.expired", "cawg.x509.signature.outside_validity"];
+
+/// Identity assertions signed by the claim's own ten-minute certificate, judged after it expired.
+///
+/// `c2pa` checks a CAWG X.509 identity assertion's certificate against the time of reading (it
+/// takes no time stamp for it), so every keyless identity assertion reads as expired ten minutes
+/// after signing. Yet the claim covers the assertion by hash, signature included, and the claim's
+/// signature is time-stamped: the identity signature provably existed at that time, when the
+/// certificate, the same one that signed the claim, was valid. Such an expiry (and only expiry,
+/// and only when both signatures name the same certificate and the claim has a time) is moved to
+/// the informational codes; a claim signature that fails for any reason still fails.
+struct IdentityExpiry {
+    /// Manifest labels whose identity assertions were signed by the claim's certificate, in a
+    /// claim that carries a time stamp.
+    same_certificate: Vec<String>,
+}
+
+impl IdentityExpiry {
+    fn of(reader: &Reader) -> IdentityExpiry {
+        let json: serde_json::Value = serde_json::from_str(&reader.json()).unwrap_or_default();
+        let mut same_certificate = Vec::new();
+        for (label, manifest) in json["manifests"].as_object().into_iter().flatten() {
+            let claim = &manifest["signature_info"];
+            let (Some(serial), Some(issuer)) = (claim["cert_serial_number"].as_str(), claim["issuer"].as_str()) else {
+                continue;
+            };
+            if claim["time"].as_str().is_none() {
+                continue;
+            }
+            let identities: Vec<&serde_json::Value> = manifest["assertions"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|a| a["label"].as_str().is_some_and(|l| l.starts_with("cawg.identity")))
+                .map(|a| &a["data"]["signature_info"])
+                .collect();
+            let all_same = identities.iter().all(|info| {
+                info["cert_serial_number"].as_str() == Some(serial) && info["issuer"].as_str() == Some(issuer)
+            });
+            if !identities.is_empty() && all_same {
+                same_certificate.push(label.clone());
+            }
+        }
+        IdentityExpiry { same_certificate }
+    }
+
+    /// Whether `status` is the expiry of an identity assertion signed with its claim's
+    /// time-stamped certificate (its URL names the manifest and the assertion).
+    fn covers(&self, status: &Status) -> bool {
+        let Some(url) = status.url.as_deref() else { return false };
+        IDENTITY_EXPIRY_CODES.contains(&status.code.as_str())
+            && url.contains("/c2pa.assertions/cawg.identity")
+            && self.same_certificate.iter().any(|label| url.contains(&format!("/c2pa/{label}/")))
+    }
+}
+
 fn report(reader: &Reader) -> Report {
-    let state = match reader.validation_state() {
+    let mut state = match reader.validation_state() {
         ValidationState::Invalid => State::Invalid,
         ValidationState::Valid => State::Valid,
         ValidationState::Trusted => State::Trusted,
     };
+    let expiry = IdentityExpiry::of(reader);
     let mut failures = Vec::new();
     let mut informational = Vec::new();
     let mut identity_codes = Vec::new();
     let mut ingredient_failures = Vec::new();
     if let Some(results) = reader.validation_results() {
         if let Some(active) = results.active_manifest() {
-            failures.extend(active.failure().iter().map(Status::of));
+            let (late, real): (Vec<Status>, Vec<Status>) =
+                active.failure().iter().map(Status::of).partition(|s| expiry.covers(s));
+            failures.extend(real);
             informational.extend(active.informational().iter().map(Status::of));
+            if !late.is_empty() {
+                informational.extend(late);
+                if state == State::Invalid && failures.is_empty() {
+                    let trusted = active.success().iter().any(|s| s.code() == "signingCredential.trusted");
+                    state = if trusted { State::Trusted } else { State::Valid };
+                }
+            }
             identity_codes.extend(
                 active
                     .success()
@@ -251,7 +318,7 @@ fn report(reader: &Reader) -> Report {
                 .find(|i| i.label().is_some_and(|label| uri.ends_with(label)))
                 .and_then(|i| i.title())
                 .unwrap_or(uri);
-            for status in delta.validation_deltas().failure() {
+            for status in delta.validation_deltas().failure().iter().filter(|s| !expiry.covers(&Status::of(s))) {
                 ingredient_failures.push(IngredientFailure {
                     manifest: reader.active_label().unwrap_or_default().to_owned(),
                     ingredient: title.to_owned(),
@@ -272,11 +339,11 @@ fn report(reader: &Reader) -> Report {
                 .map(|codes| codes.failure().to_vec())
                 .or_else(|| ingredient.validation_status().map(|s| s.iter().filter(|s| !s.passed()).cloned().collect()))
                 .unwrap_or_default();
-            for status in recorded {
+            for status in recorded.iter().filter(|s| !expiry.covers(&Status::of(s))) {
                 let failure = IngredientFailure {
                     manifest: manifest.label().unwrap_or_default().to_owned(),
                     ingredient: ingredient.title().unwrap_or("untitled").to_owned(),
-                    status: Status::of(&status),
+                    status: Status::of(status),
                 };
                 if !ingredient_failures
                     .iter()

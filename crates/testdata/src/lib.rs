@@ -39,6 +39,17 @@ pub fn sigstore_python() -> Option<PathBuf> {
     )
 }
 
+/// The Python interpreter of the venv holding the pinned c2pa-python (`interop/c2pa-python`), from
+/// `$SIG_SHARE_C2PA_PYTHON`. Missing, it fails the test under CI and skips it, loudly, elsewhere.
+pub fn c2pa_python() -> Option<PathBuf> {
+    if let Some(py) = std::env::var_os("SIG_SHARE_C2PA_PYTHON").map(PathBuf::from).filter(|p| p.exists()) {
+        return Some(py);
+    }
+    missing(
+        "c2pa-python is not installed: run interop/c2pa-python/venv.sh and set SIG_SHARE_C2PA_PYTHON to the path it prints",
+    )
+}
+
 /// SoftHSM2's PKCS#11 module, for the tests of keys held in a token: present when the module and
 /// `softhsm2-util` (which initialises the test tokens) are both installed (Debian package
 /// `softhsm2`). Missing, it fails the test under CI and skips it, loudly, elsewhere.
