@@ -136,7 +136,7 @@ pub struct Report {
     pub informational: Vec<Status>,
     /// Failures recorded in ingredients, at any depth.
     pub ingredient_failures: Vec<IngredientFailure>,
-    /// CAWG identity codes (`cawg.identity.well-formed`, `cawg.identity.trusted`, …).
+    /// CAWG identity codes (`cawg.identity.well-formed`, …).
     pub identity_codes: Vec<String>,
     pub manifests: Vec<ManifestSummary>,
 }

@@ -34,7 +34,8 @@ pub(crate) fn context(anchors: Option<&Anchors>) -> Result<Context, MediaError> 
         "core": { "max_decompressed_manifest_size_in_mb": MAX_MANIFEST_MB },
         "builder": { "thumbnail": { "enabled": false } },
     });
-    if let Some(a) = anchors {
+    // An empty set of anchors trusts no one (c2pa's parser refuses an empty PEM).
+    if let Some(a) = anchors.filter(|a| !a.pem.trim().is_empty()) {
         settings["trust"] = json!({ "trust_anchors": a.pem });
         // CAWG identity assertions are judged against their own list; the same roots vouch.
         settings["cawg_trust"] = json!({ "verify_trust_list": true, "trust_anchors": a.pem });

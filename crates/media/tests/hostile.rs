@@ -1,0 +1,230 @@
+//! Hostile and broken media: deep ingredient nesting, JUMBF boxes that lie about their length,
+//! oversized sidecars, signed files cut short or with bytes flipped inside the manifest, and
+//! 10,000-character strings. Each is an answer (a report or an error), never a panic, and a
+//! damaged file never reads as Trusted unless what was damaged is unsigned by design (a
+//! container's length field the parser does not rely on, the signature's zero padding).
+
+#[path = "support/credential.rs"]
+mod credential;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use credential::LocalCredential;
+use serde_json::json;
+use sig_share_media::{
+    Anchors, Destination, EmbedRequest, Format, Intent, MediaError, ReadError, SourceType, State, embed, read,
+};
+
+struct Signer {
+    credential: Arc<LocalCredential>,
+    anchors: Anchors,
+}
+
+impl Signer {
+    fn new() -> Signer {
+        let (credential, pem) = LocalCredential::new();
+        Signer { credential: Arc::new(credential), anchors: Anchors { pem } }
+    }
+
+    fn sign(&self, input: &Path, output: &Path, intent: Intent) -> Result<(), MediaError> {
+        let bundle = json!({ "mediaType": "test" });
+        let request = EmbedRequest {
+            input,
+            format: Format::from_path(input).unwrap(),
+            destination: Destination::Embedded(output.to_path_buf()),
+            intent,
+            provenance_bundle: &bundle,
+            identity_assertion: true,
+            anchors: Some(&self.anchors),
+        };
+        embed(&request, self.credential.clone()).map(|_| ())
+    }
+
+    fn read(&self, file: &Path) -> Result<sig_share_media::Report, ReadError> {
+        read(file, None, Some(&self.anchors))
+    }
+}
+
+fn unsigned_jpeg() -> Option<PathBuf> {
+    Some(sig_share_testdata::vectors("c2pa")?.join("c2pa-rs/IMG_0003.jpg"))
+}
+
+/// A photo signed by a fresh local credential in a fresh directory, and its bytes.
+fn signed_photo() -> Option<(tempfile::TempDir, Signer, PathBuf, Vec<u8>)> {
+    let photo = unsigned_jpeg()?;
+    let dir = tempfile::tempdir().unwrap();
+    let signer = Signer::new();
+    let signed = dir.path().join("signed.jpg");
+    signer.sign(&photo, &signed, Intent::Create(SourceType::DigitalCapture)).unwrap();
+    let bytes = std::fs::read(&signed).unwrap();
+    Some((dir, signer, signed, bytes))
+}
+
+#[test]
+fn forty_nested_edits_read_back_step_by_step() {
+    let Some(photo) = unsigned_jpeg() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let signer = Signer::new();
+    let mut previous = dir.path().join("0.jpg");
+    signer.sign(&photo, &previous, Intent::Create(SourceType::DigitalCapture)).unwrap();
+    for depth in 1..=40 {
+        let next = dir.path().join(format!("{depth}.jpg"));
+        let intent = Intent::Edit { parent: previous.clone(), actions: vec!["c2pa.edited".into()] };
+        signer.sign(&previous, &next, intent).unwrap();
+        previous = next;
+    }
+    let report = signer.read(&previous).unwrap();
+    assert_eq!(report.state, State::Trusted, "{:?}", report.failures);
+    assert_eq!(report.manifests.len(), 41);
+    let lineage = report.lineage();
+    assert_eq!(lineage.len(), 41, "every step, newest first, back to the capture");
+    assert_eq!(lineage[40].actions[0].action, "c2pa.created");
+    assert!(report.ingredient_failures.is_empty(), "{:?}", report.ingredient_failures);
+}
+
+#[test]
+fn a_jumbf_box_lying_about_its_length_is_an_error_not_a_panic() {
+    let Some((dir, signer, signed, bytes)) = signed_photo() else { return };
+    let original = signer.read(&signed).unwrap();
+    // Every JUMBF box header in the file: the superbox's, repeated in each APP11 segment, and
+    // the boxes inside it.
+    let headers: Vec<usize> = bytes.windows(4).enumerate().filter(|(_, w)| *w == b"jumb").map(|(i, _)| i).collect();
+    assert!(headers.len() > 3, "a manifest store of several boxes");
+    for at in headers {
+        for claimed in [0xFFFF_FFF0u32, 0x7FFF_FFFF, 9, 0] {
+            let mut lying = bytes.clone();
+            lying[at - 4..at].copy_from_slice(&claimed.to_be_bytes());
+            let file = dir.path().join("lying.jpg");
+            std::fs::write(&file, &lying).unwrap();
+            match signer.read(&file) {
+                // Read anyway: then what it read must be the signed manifest, untouched.
+                Ok(report) if report.state == State::Trusted => {
+                    assert_eq!(
+                        report.active_manifest, original.active_manifest,
+                        "a JUMBF length of {claimed:#x} at {at}"
+                    );
+                }
+                Ok(_) => {}
+                Err(e) => assert!(!e.to_string().is_empty()),
+            }
+        }
+    }
+}
+
+#[test]
+fn a_sidecar_over_the_limit_is_refused_before_it_is_read() {
+    let Some(photo) = unsigned_jpeg() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("huge.c2pa");
+    // Sparse: 65 MiB on paper, nothing on disk.
+    std::fs::File::create(&store).unwrap().set_len(65 * 1024 * 1024).unwrap();
+    match read(&photo, Some(&store), None) {
+        Err(ReadError::Media(MediaError::TooLarge { path, limit })) => {
+            assert_eq!(path, store);
+            assert!(limit.contains("64 MiB"), "{limit}");
+        }
+        other => panic!("a 65 MiB manifest store must be refused: {other:?}"),
+    }
+}
+
+#[test]
+fn signed_files_cut_short_or_flipped_inside_the_manifest_never_read_trusted() {
+    let Some((dir, signer, _, bytes)) = signed_photo() else { return };
+    let file = dir.path().join("damaged.jpg");
+
+    for cut in (1..16).map(|i| bytes.len() * i / 16) {
+        std::fs::write(&file, &bytes[..cut]).unwrap();
+        if let Ok(report) = signer.read(&file) {
+            assert_ne!(report.state, State::Trusted, "cut at {cut} of {}", bytes.len());
+        }
+    }
+
+    // The manifest store: from the first JUMBF box to the end of its APP11 segments.
+    let start = bytes.windows(4).position(|w| w == b"jumb").unwrap();
+    let end = start + (bytes.len() - start).min(40_000);
+    let mut trusted_after_flip = Vec::new();
+    let mut flips = 0;
+    for at in (start..end).step_by(331) {
+        // The COSE signature's padding (room reserved for a time stamp: a long run of zeros)
+        // is unsigned by design.
+        let zeros_before = bytes[..at].iter().rev().take_while(|&&b| b == 0).count();
+        let zeros_after = bytes[at..].iter().take_while(|&&b| b == 0).count();
+        if zeros_after > 0 && zeros_before + zeros_after >= 32 {
+            continue;
+        }
+        // A box's length field, which the parser may not rely on (see the test above).
+        let box_types: [&[u8]; 6] = [b"jumb", b"jumd", b"cbor", b"json", b"bidb", b"uuid"];
+        if (1..=4).any(|k| box_types.iter().any(|t| bytes[at + k..].starts_with(t))) {
+            continue;
+        }
+        flips += 1;
+        let mut flipped = bytes.clone();
+        flipped[at] ^= 0x20;
+        std::fs::write(&file, &flipped).unwrap();
+        if let Ok(report) = signer.read(&file)
+            && report.state == State::Trusted
+        {
+            trusted_after_flip.push(at);
+        }
+    }
+    assert!(flips >= 40, "only {flips} signed bytes were flipped");
+    assert!(trusted_after_flip.is_empty(), "flips that still read Trusted: {trusted_after_flip:?}");
+}
+
+#[test]
+fn ten_thousand_character_strings_are_carried_not_choked_on() {
+    let Some(photo) = unsigned_jpeg() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let signer = Signer::new();
+    let parent = dir.path().join("parent.jpg");
+    signer.sign(&photo, &parent, Intent::Create(SourceType::DigitalCapture)).unwrap();
+    let long_action = format!("com.example.{}", "x".repeat(10_000));
+    let edited = dir.path().join("edited.jpg");
+    let intent = Intent::Edit { parent: parent.clone(), actions: vec![long_action.clone()] };
+    signer.sign(&parent, &edited, intent).unwrap();
+    let report = signer.read(&edited).unwrap();
+    assert_eq!(report.state, State::Trusted, "{:?}", report.failures);
+    let newest = report.lineage()[0];
+    assert!(newest.actions.iter().any(|a| a.action == long_action), "the string comes back whole");
+}
+
+#[test]
+fn an_identity_assertion_outlives_its_short_certificate_through_the_claims_time_stamp() {
+    let Some(photo) = unsigned_jpeg() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    // A keyless-style credential: its leaf expires three seconds from now.
+    let (credential, pem) = LocalCredential::short_lived_with_time_stamps(std::time::Duration::from_secs(3));
+    let signer = Signer { credential: Arc::new(credential), anchors: Anchors { pem } };
+    let signed = dir.path().join("signed.jpg");
+    signer.sign(&photo, &signed, Intent::Create(SourceType::DigitalCapture)).unwrap();
+    let fresh = signer.read(&signed).unwrap();
+    assert_eq!(fresh.state, State::Trusted, "{:?}", fresh.failures);
+
+    std::thread::sleep(std::time::Duration::from_secs(4));
+    let later = signer.read(&signed).unwrap();
+    assert_eq!(later.state, State::Trusted, "still trusted once expired: {:?}", later.failures);
+    assert!(later.failures.is_empty(), "{:?}", later.failures);
+    assert!(
+        later
+            .informational
+            .iter()
+            .any(|s| s.code == "signingCredential.expired"
+                && s.url.as_deref().is_some_and(|u| u.contains("cawg.identity"))),
+        "the identity assertion's expiry is kept as information: {:?}",
+        later.informational
+    );
+
+    // An edit signed after the parent's certificate expired records the parent as it is: the
+    // identity expiry does not become an ingredient failure either.
+    let edited = dir.path().join("edited.jpg");
+    let (credential, pem) = LocalCredential::short_lived_with_time_stamps(std::time::Duration::from_secs(600));
+    let mut editor = Signer { credential: Arc::new(credential), anchors: Anchors { pem } };
+    editor.anchors.pem.push_str(&signer.anchors.pem);
+    editor
+        .sign(&signed, &edited, Intent::Edit { parent: signed.clone(), actions: vec!["c2pa.cropped".into()] })
+        .unwrap();
+    let report = editor.read(&edited).unwrap();
+    assert_eq!(report.state, State::Trusted, "{:?}", report.failures);
+    assert!(report.ingredient_failures.is_empty(), "{:?}", report.ingredient_failures);
+}
