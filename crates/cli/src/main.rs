@@ -16,6 +16,7 @@ mod files;
 mod listen;
 mod log_cmd;
 mod log_demo;
+mod lookup_cmd;
 mod media_cmd;
 mod serve_cmd;
 mod sign_cmd;
@@ -58,6 +59,9 @@ enum Command {
     Edit(media_cmd::EditArgs),
     /// Show and check a media file's provenance: every step from capture to this file.
     Provenance(media_cmd::ProvenanceArgs),
+    /// What the transparency log knows about a file's bytes, each entry verified: traces media
+    /// whose C2PA manifest was stripped.
+    Lookup(lookup_cmd::LookupArgs),
     /// The sigstore-conformance signing verb: sign FILE into a bundle with the given token.
     SignBundle(sign_cmd::SignBundleArgs),
     /// Verify a signed file offline against the pinned trusted root and an identity you name.
@@ -93,6 +97,7 @@ fn main() -> ExitCode {
         Command::Verify(args) => verify_cmd::run(args),
         Command::Edit(args) => media_cmd::run_edit(args),
         Command::Provenance(args) => media_cmd::run_provenance(args),
+        Command::Lookup(args) => lookup_cmd::run(args),
         Command::VerifyBundle(args) => verify_cmd::run_conformance(args),
         Command::DevToken(args) => dev::token(args),
     };

@@ -192,6 +192,7 @@ fn summary_json(
     out: &Path,
     digest: &[u8; 32],
     signed: &sig_share_sign::Signed,
+    content_index: u64,
     intent: &Intent,
 ) -> serde_json::Value {
     json!({
@@ -201,6 +202,7 @@ fn summary_json(
         "identity": signed.identity.subject,
         "issuer": signed.identity.issuer,
         "log_index": signed.log_index,
+        "content_log_index": content_index,
         "log_url": signed.log_url,
         "kind": match intent { Intent::Create(_) => "create", Intent::Edit { .. } => "edit" },
     })
@@ -278,7 +280,13 @@ pub fn sign(args: &SignArgs, media: &MediaArgs, edit: Option<(&Path, &[String])>
     let doing =
         || format!("signing {} (identity token from {})", args.file.display(), crate::sign_cmd::describe(source));
     let session = Arc::new(rt.block_on(client.certify(&token)).with_context(doing)?);
-    let signed = rt.block_on(session.sign_in_toto(&statement.to_json())).with_context(doing)?;
+    // The statement (the story, logged over its DSSE encoding) and the content digest itself
+    // (what the log's digest index files it under, so bytes whose manifest was stripped can be
+    // looked up), signed with the one certificate and logged together.
+    let statement_json = statement.to_json();
+    let (signed, content) =
+        rt.block_on(async { tokio::join!(session.sign_in_toto(&statement_json), session.sign_sha256(&digest)) });
+    let (signed, content) = (signed.with_context(doing)?, content.with_context(doing)?);
     let bundle = serde_json::to_value(&signed.bundle)?;
 
     let credential = Arc::new(SessionCredential { session, runtime: rt.handle().clone() });
@@ -300,14 +308,21 @@ pub fn sign(args: &SignArgs, media: &MediaArgs, edit: Option<(&Path, &[String])>
     if args.json {
         println!(
             "{}",
-            serde_json::to_string_pretty(&summary_json(&args.file, &embedded.path, &digest, &signed, &intent))?
+            serde_json::to_string_pretty(&summary_json(
+                &args.file,
+                &embedded.path,
+                &digest,
+                &signed,
+                content.log_index,
+                &intent
+            ))?
         );
     } else {
         let identity = &signed.identity;
         let issuer = identity.issuer.as_deref().map(|i| format!(" (issuer {i})")).unwrap_or_default();
         let what = if edit.is_some() { "Signed the edit" } else { "Signed" };
         println!("{what} {} ({}) as {}{issuer}", args.file.display(), format.name(), identity.subject);
-        println!("  log entry  {} in {}", signed.log_index, signed.log_url);
+        println!("  log entry  {} in {} (the content digest: {})", signed.log_index, signed.log_url, content.log_index);
         match destination {
             Destination::Embedded(p) => println!("  signed copy {} (C2PA manifest embedded)", p.display()),
             Destination::Sidecar(p) => {

@@ -271,6 +271,7 @@ fn report(name: &str, outcome: &Outcome, json: bool) -> anyhow::Result<()> {
         let who = match &t.source {
             TimeSource::Timestamp(tsa) => format!("time stamp by {tsa}"),
             TimeSource::Log(log) => format!("integrated by {log}"),
+            TimeSource::CertificateLog(log) => format!("certificate issued, by the SCT of {log}"),
         };
         println!("  signed at    {} ({who})", format_rfc3339(t.time));
     }
@@ -311,6 +312,7 @@ fn verified_json(name: &str, sha256: &[u8; 32], v: &Verified) -> serde_json::Val
                 json!({"time": format_rfc3339(t.time), "source": "rfc3161", "authority": tsa})
             }
             TimeSource::Log(log) => json!({"time": format_rfc3339(t.time), "source": "tlog", "log": log}),
+            TimeSource::CertificateLog(log) => json!({"time": format_rfc3339(t.time), "source": "sct", "log": log}),
         })
         .collect();
     let entries: Vec<_> = v

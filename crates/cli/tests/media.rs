@@ -443,6 +443,73 @@ async fn other_tools_files_are_judged_with_the_c2pa_trust_list() {
     assert!(out.contains("no C2PA manifest"), "{out}");
 }
 
+/// The JPEG without its APP11 segments (where C2PA keeps its manifest): what a platform that
+/// strips metadata leaves of a signed photo.
+fn strip_app11(jpeg: &[u8]) -> Vec<u8> {
+    let mut out = jpeg[..2].to_vec();
+    let mut at = 2;
+    while at + 4 <= jpeg.len() {
+        assert_eq!(jpeg[at], 0xFF, "a JPEG marker at {at}");
+        let marker = jpeg[at + 1];
+        if marker == 0xDA {
+            out.extend_from_slice(&jpeg[at..]); // start of scan: the image data, to the end
+            break;
+        }
+        let end = at + 2 + usize::from(u16::from_be_bytes([jpeg[at + 2], jpeg[at + 3]]));
+        if marker != 0xEB {
+            out.extend_from_slice(&jpeg[at..end]);
+        }
+        at = end;
+    }
+    out
+}
+
+#[tokio::test]
+async fn lookup_traces_a_photo_whose_manifest_was_stripped() {
+    let dir = tempfile::tempdir().unwrap();
+    let stack = Stack::start(dir.path()).await;
+    let Some(photo) = sample(dir.path(), "c2pa-rs/IMG_0003.jpg", "photo.jpg") else { return };
+    let summary = stack.sign("alice@example.com", &["sign", photo.to_str().unwrap()]).await.unwrap();
+    let signed = PathBuf::from(summary["output"].as_str().unwrap());
+
+    // A platform strips the manifest: the bytes left are the photo as it was signed.
+    let stripped = dir.path().join("shared.jpg");
+    std::fs::write(&stripped, strip_app11(&std::fs::read(&signed).unwrap())).unwrap();
+    assert_eq!(std::fs::read(&stripped).unwrap(), std::fs::read(&photo).unwrap());
+    let (code, out, _) =
+        sig_share(&["provenance", stripped.to_str().unwrap(), "--trust-config", stack.trust.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(out.contains("no C2PA manifest"), "{out}");
+
+    let lookup = |target: &str| {
+        let (code, out, err) =
+            sig_share(&["lookup", target, "--trust-config", stack.trust.to_str().unwrap(), "--json"]);
+        (code, serde_json::from_str::<Value>(&out).unwrap_or_else(|e| panic!("{e}: {out}{err}")))
+    };
+    let (code, found) = lookup(stripped.to_str().unwrap());
+    assert_eq!(code, 0, "{found:#}");
+    let entries = found["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 1, "{found:#}");
+    assert_eq!(entries[0]["verified"], true, "{found:#}");
+    assert_eq!(entries[0]["identity"], "alice@example.com");
+    assert_eq!(entries[0]["issuer"], stack.issuer());
+    assert_eq!(entries[0]["log_index"], summary["content_log_index"]);
+    // By digest, the same answer.
+    let (code, by_digest) = lookup(&format!("sha256:{}", summary["sha256"].as_str().unwrap()));
+    assert_eq!((code, &by_digest["entries"]), (0, &found["entries"]));
+
+    // Bytes the log never saw.
+    let other = dir.path().join("other.jpg");
+    let mut bytes = std::fs::read(&photo).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 1;
+    std::fs::write(&other, bytes).unwrap();
+    let (code, nothing) = lookup(other.to_str().unwrap());
+    assert_eq!(code, 1);
+    assert_eq!(nothing["found"], false);
+    assert!(nothing["entries"].as_array().unwrap().is_empty());
+}
+
 fn hex_sha256(data: &[u8]) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(data))

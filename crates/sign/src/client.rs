@@ -143,6 +143,12 @@ impl Session {
         tsa::request_timestamp(&self.client.http, &self.client.services.tsa, data).await
     }
 
+    /// Signs an artifact's SHA-256 digest, time-stamps and logs it: a whole bundle, and a log
+    /// entry the log's digest index files under that digest.
+    pub async fn sign_sha256(&self, sha256: &[u8; 32]) -> Result<Signed, SignError> {
+        self.sign(Content::Digest(sha256)).await
+    }
+
     /// Signs an in-toto statement as a DSSE envelope, time-stamps and logs it: a whole bundle.
     pub async fn sign_in_toto(&self, statement: &[u8]) -> Result<Signed, SignError> {
         dsse::check_statement(statement).map_err(SignError::NotAStatement)?;

@@ -172,6 +172,9 @@ pub enum TimeSource {
     Timestamp(String),
     /// A Rekor v1 inclusion promise from this log.
     Log(String),
+    /// The signing certificate's SCT from this certificate log: when a ten-minute certificate
+    /// was issued, and so when its ephemeral key signed. Only [`verify_logged`] accepts it.
+    CertificateLog(String),
 }
 
 /// A log entry as proven.
@@ -211,6 +214,33 @@ pub fn verify(
     policy: &Policy,
     root: &TrustedRoot,
     now: i64,
+) -> Result<Verified, VerifyError> {
+    verify_with(bundle, artifact, policy, root, now, false)
+}
+
+/// Verifies what a log entry alone says: a keyless signature over `artifact` logged with an
+/// inclusion proof, as a log's digest index returns it (lookup by content), with no time stamp
+/// to go with it. The signing time is then the certificate's SCT, the certificate log's word on
+/// when the ten-minute certificate was issued: its key is ephemeral, so that is when it signed.
+/// Weaker than a time stamp (it trusts the CA and its clients to discard keys), so bundles never
+/// get it; everything else is checked as [`verify`] checks it.
+pub fn verify_logged(
+    bundle: &Bundle,
+    artifact: &Artifact<'_>,
+    policy: &Policy,
+    root: &TrustedRoot,
+    now: i64,
+) -> Result<Verified, VerifyError> {
+    verify_with(bundle, artifact, policy, root, now, true)
+}
+
+fn verify_with(
+    bundle: &Bundle,
+    artifact: &Artifact<'_>,
+    policy: &Policy,
+    root: &TrustedRoot,
+    now: i64,
+    issuance_time: bool,
 ) -> Result<Verified, VerifyError> {
     let version = bundle.version()?;
     // 1. The signer.
@@ -284,6 +314,12 @@ pub fn verify(
         } else {
             promised.push(None);
         }
+    }
+    if times.is_empty()
+        && issuance_time
+        && let Some(leaf) = &leaf
+    {
+        times.push(issued_at(leaf, root)?);
     }
     if times.is_empty() {
         return Err(VerifyError::NoTrustedTime);
@@ -376,6 +412,25 @@ pub fn verify(
         }
     }
     Ok(Verified { signer, times, log_entries, payload_type, scts })
+}
+
+/// When `leaf` was issued, by the word of the earliest certificate log whose SCT it carries.
+fn issued_at(leaf: &SigningCertificate, root: &TrustedRoot) -> Result<TrustedTime, VerifyError> {
+    let path = certificate::verify_path(leaf, root, leaf.not_before)?;
+    let issuer = path.chain.first().ok_or(CertificateError::UntrustedIssuer)?;
+    let scts = sct::verify_embedded_scts(leaf, issuer, root)?;
+    let first = scts.iter().min_by_key(|s| s.timestamp_ms).ok_or(VerifyError::NoTrustedTime)?;
+    let time = i64::try_from(first.timestamp_ms / 1000)
+        .map_err(|_| VerifyError::EntryEvidence("the SCT's time is out of range".into()))?;
+    let log = root
+        .ctlogs
+        .iter()
+        .find(|log| {
+            base64::Engine::decode(&base64::engine::general_purpose::STANDARD, &log.log_id.key_id)
+                .is_ok_and(|id| id == first.log_id)
+        })
+        .map_or_else(String::new, |log| log.base_url.clone());
+    Ok(TrustedTime { time, source: TimeSource::CertificateLog(log) })
 }
 
 /// The signing certificate (parsed) or the policy's key, the key to check signatures with, and
