@@ -1,7 +1,8 @@
 //! `sig-share demo`: the whole story on this machine with nothing to set up. Starts the stack
 //! (CA, certificate log, transparency log, TSA, development identity provider) on a loopback
 //! port, logs in, signs a sample file, verifies it offline against the trust config the stack
-//! published, and shows that a tampered copy and a wrong identity are refused.
+//! published, and shows that a tampered copy and a wrong identity are refused; then does the same
+//! for a photo with a C2PA manifest and an edit by a second person ([`crate::demo_media`]).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -24,6 +25,8 @@ use crate::verify_cmd::{judge, sigstore_json_beside};
 
 /// Who the demo logs in as at the development identity provider.
 const DEMO_EMAIL: &str = "demo@sig-share.example";
+/// Who edits the demo's photo.
+const DEMO_EDITOR: &str = "editor@sig-share.example";
 
 /// What to demonstrate.
 #[derive(Args, Debug)]
@@ -56,7 +59,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     rt.block_on(demo(&dir, &args))
 }
 
-fn say(json: bool, line: impl AsRef<str>) {
+pub(crate) fn say(json: bool, line: impl AsRef<str>) {
     if !json {
         println!("{}", line.as_ref());
     }
@@ -91,7 +94,7 @@ async fn demo(dir: &Path, args: &DemoArgs) -> anyhow::Result<ExitCode> {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         println!(
-            "demo OK in {:.1} s: signed, logged, verified offline; tampering refused",
+            "demo OK in {:.1} s: a file and a photo signed, logged, verified offline; tampering refused",
             started_at.elapsed().as_secs_f64()
         );
     }
@@ -121,6 +124,7 @@ async fn sign_and_verify(
     let client = SigningClient::new(Services::from_signing_config(&trust.signing_config, sig_share_sign::unix_now())?)?
         .trusting(trust.trusted_root.clone());
     let digest = crate::artifact::sha256_file(&sample)?;
+    let token_for_media = token.clone();
     let signed = client.sign_sha256(&IdentityToken::new(token), &digest).await?;
     let bundle_path = sigstore_json_beside(&sample);
     crate::files::write_atomically(&bundle_path, signed.bundle_json().as_bytes())?;
@@ -184,6 +188,22 @@ async fn sign_and_verify(
     say(args.json, format!("refused for another identity: {identity_reason}"));
     ensure!(!verified.log_entries.is_empty(), "no log entry was verified");
 
+    // 5. A photo, signed with a C2PA manifest, and an edit of it by someone else.
+    let editor_token = sig_share_dev_idp::client::device_login(&issuer, DEMO_EDITOR).await?;
+    let (media_dir, media_trust, media_issuer, json) =
+        (dir.to_path_buf(), trust_path.to_path_buf(), issuer.clone(), args.json);
+    let media = tokio::task::spawn_blocking(move || {
+        crate::demo_media::run(
+            &media_dir,
+            &media_trust,
+            &media_issuer,
+            (DEMO_EMAIL, &token_for_media),
+            (DEMO_EDITOR, &editor_token),
+            &|line| say(json, line),
+        )
+    })
+    .await??;
+
     Ok(json!({
         "ok": true,
         "url": url,
@@ -195,5 +215,6 @@ async fn sign_and_verify(
         "verify_ms": verify_ms,
         "tampered_refused": tamper_reason,
         "other_identity_refused": identity_reason,
+        "media": media,
     }))
 }

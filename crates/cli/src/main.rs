@@ -11,6 +11,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 mod artifact;
 mod ca_cmd;
 mod demo;
+mod demo_media;
 mod dev;
 mod files;
 mod listen;

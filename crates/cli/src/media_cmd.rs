@@ -227,8 +227,51 @@ fn preflight(file: &Path, editing: bool) -> anyhow::Result<()> {
     }
 }
 
+/// A finished media signing.
+pub struct SignedMedia {
+    pub format: Format,
+    pub destination: Destination,
+    pub intent: Intent,
+    /// SHA-256 of the content signed (the file as given).
+    pub digest: [u8; 32],
+    /// The provenance statement's bundle.
+    pub signed: sig_share_sign::Signed,
+    /// Where the signature over the content digest is logged.
+    pub content_index: u64,
+    /// The file written: the signed copy, or the sidecar manifest.
+    pub output: PathBuf,
+}
+
 /// `sig-share sign` on media, and `sig-share edit`.
 pub fn sign(args: &SignArgs, media: &MediaArgs, edit: Option<(&Path, &[String])>) -> anyhow::Result<ExitCode> {
+    let done = sign_media(args, media, edit)?;
+    let signed = &done.signed;
+    if args.json {
+        let summary = summary_json(&args.file, &done.output, &done.digest, signed, done.content_index, &done.intent);
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+    } else {
+        let identity = &signed.identity;
+        let issuer = identity.issuer.as_deref().map(|i| format!(" (issuer {i})")).unwrap_or_default();
+        let what = if edit.is_some() { "Signed the edit" } else { "Signed" };
+        println!("{what} {} ({}) as {}{issuer}", args.file.display(), done.format.name(), identity.subject);
+        println!(
+            "  log entry  {} in {} (the content digest: {})",
+            signed.log_index, signed.log_url, done.content_index
+        );
+        match &done.destination {
+            Destination::Embedded(p) => println!("  signed copy {} (C2PA manifest embedded)", p.display()),
+            Destination::Sidecar(p) => {
+                println!("  manifest   {} (the file itself is unchanged)", p.display());
+                println!("  bundle     {}", crate::verify_cmd::sigstore_json_beside(&args.file).display());
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Signs a media file: checks it, logs in, certifies a key, signs and logs the provenance
+/// statement and the content digest, and embeds the C2PA manifest (or writes the sidecar).
+pub fn sign_media(args: &SignArgs, media: &MediaArgs, edit: Option<(&Path, &[String])>) -> anyhow::Result<SignedMedia> {
     let format = sig_share_media::format::detect(&args.file)?;
     let destination = destination(&args.file, media)?;
     preflight(&args.file, edit.is_some())?;
@@ -305,33 +348,15 @@ pub fn sign(args: &SignArgs, media: &MediaArgs, edit: Option<(&Path, &[String])>
         crate::files::write_atomically(&bundle_path, signed.bundle_json().as_bytes())?;
     }
 
-    if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&summary_json(
-                &args.file,
-                &embedded.path,
-                &digest,
-                &signed,
-                content.log_index,
-                &intent
-            ))?
-        );
-    } else {
-        let identity = &signed.identity;
-        let issuer = identity.issuer.as_deref().map(|i| format!(" (issuer {i})")).unwrap_or_default();
-        let what = if edit.is_some() { "Signed the edit" } else { "Signed" };
-        println!("{what} {} ({}) as {}{issuer}", args.file.display(), format.name(), identity.subject);
-        println!("  log entry  {} in {} (the content digest: {})", signed.log_index, signed.log_url, content.log_index);
-        match destination {
-            Destination::Embedded(p) => println!("  signed copy {} (C2PA manifest embedded)", p.display()),
-            Destination::Sidecar(p) => {
-                println!("  manifest   {} (the file itself is unchanged)", p.display());
-                println!("  bundle     {}", crate::verify_cmd::sigstore_json_beside(&args.file).display());
-            }
-        }
-    }
-    Ok(ExitCode::SUCCESS)
+    Ok(SignedMedia {
+        format,
+        destination,
+        intent,
+        digest,
+        signed,
+        content_index: content.log_index,
+        output: embedded.path,
+    })
 }
 
 /// `sig-share edit`.

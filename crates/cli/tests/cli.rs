@@ -17,6 +17,11 @@ fn the_demo_signs_verifies_and_refuses_tampering() {
     assert!(report["log_index"].as_u64().unwrap() >= 1, "{report}");
     assert!(report["tampered_refused"].as_str().unwrap().contains("different artifact"), "{report}");
     assert!(report["other_identity_refused"].as_str().unwrap().contains("not by"), "{report}");
+    // The photo: signed, edited by a second person, both steps verified, a changed byte refused.
+    let media = &report["media"];
+    assert_eq!(media["timeline"], serde_json::json!(["editor@sig-share.example", "demo@sig-share.example"]));
+    assert!(media["tampered_refused"].as_str().unwrap().contains("dataHash.mismatch"), "{report}");
+    assert!(dir.path().join("sunrise-crop.signed.jpg").is_file());
     // What it left verifies again from the command line, and a digest works as well as the file.
     let bundle = dir.path().join("sample.txt.sigstore.json");
     let trust = dir.path().join("stack/trust-config.json");
