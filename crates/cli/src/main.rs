@@ -49,8 +49,9 @@ enum Command {
     /// Run and inspect the transparency log on its own.
     #[command(subcommand)]
     Log(log_cmd::LogCommand),
-    /// The whole stack on this machine in one command: start it, log in, sign a sample file,
-    /// verify it offline, and watch a tampered copy and a wrong identity fail.
+    /// The whole stack on this machine in one command: start it, log in, sign a sample file and a
+    /// photo (with an edit by a second person), verify them offline, and watch a tampered copy
+    /// and a wrong identity fail.
     Demo(demo::DemoArgs),
     /// Sign a file: log in, get a ten-minute certificate, sign, time-stamp and log the signature,
     /// and write a sigstore bundle.

@@ -60,8 +60,9 @@ same trust config.
 Photos, video and sound (jpg, png, webp, gif, tif, heic, heif, avif, mp4, mov, m4a, wav, mp3) get
 a C2PA manifest instead: a signed copy NAME.signed.EXT (or --output) carrying c2pa.created with the
 --source-type, the claim signed with the ten-minute certificate and time-stamped, a CAWG identity
-assertion naming you, and the log entry of a provenance statement about the file. --sidecar leaves
-the file untouched and writes FILE.c2pa and FILE.sigstore.json; --blob signs it as a plain file.
+assertion naming you, and the log entry of a provenance statement about the file (its content
+digest is logged too, for `sig-share lookup`). --sidecar leaves the file untouched and writes
+FILE.c2pa and FILE.sigstore.json; --blob signs it as a plain file.
 
 Exit status: 0 when the bundle (or signed copy) is written, 2 otherwise.";
 
