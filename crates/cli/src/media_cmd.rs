@@ -574,7 +574,7 @@ pub fn run_provenance(args: ProvenanceArgs) -> anyhow::Result<ExitCode> {
     let outcome = match judge(&args.file, args.manifest.as_deref(), &args.trust, None)? {
         Ok(o) => o,
         Err(ReadError::NoManifest) => {
-            let message = "no C2PA manifest found (its provenance may have been stripped)";
+            let message = "no C2PA manifest found (it may have been stripped: `sig-share lookup FILE` asks the log about these bytes)";
             if args.json {
                 println!(
                     "{}",
@@ -622,7 +622,8 @@ pub fn run_verify(args: &crate::verify_cmd::VerifyArgs, file: &Path) -> anyhow::
         }
         Err(ReadError::NoManifest) => {
             let reason = format!(
-                "no C2PA manifest and no bundle ({} is missing): nothing says who made this file",
+                "no C2PA manifest and no bundle ({} is missing): nothing here says who made this file \
+                 (`sig-share lookup FILE` asks the log about these bytes)",
                 crate::verify_cmd::sigstore_json_beside(file).display()
             );
             if args.json {
