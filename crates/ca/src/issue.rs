@@ -3,7 +3,8 @@
 //!
 //! The profile follows Fulcio and what sigstore-python's and C2PA's verifiers demand: a subject
 //! holding only the CA's organisation (C2PA validators refuse a claim signer without a subject
-//! `O`; the identity itself lives in the SAN, as on Fulcio) with one critical SAN, a random
+//! `O`; the identity itself lives in the SAN, as on Fulcio) with one SAN (critical only if the
+//! subject is empty), a random
 //! serial, ten minutes of validity, digitalSignature, a non-critical EKU of codeSigning +
 //! documentSigning + emailProtection + C2PA claimSigning, subject and authority key
 //! identifiers, Fulcio's issuer and subject extensions, and an embedded SCT.
@@ -107,14 +108,13 @@ impl CertificateAuthority {
         let not_before = truncate_to_seconds(now);
         let validity = sig_share_pki::validity(not_before, not_before + self.lifetime).map_err(|e| build(&e))?;
         let key_der = key.to_der().map_err(|e| build(&e))?;
-        let mut params = CertificateParams::new(
-            issuer_cert.tbs_certificate().subject().clone(),
-            organisation_of(issuer_cert).map_err(|e| build(&e))?,
-            &key_der,
-            validity,
-        )
-        .map_err(|e| build(&e))?;
-        params.extensions = profile_extensions(principal, &key_der, issuer_cert).map_err(|e| build(&e))?;
+        let subject = organisation_of(issuer_cert).map_err(|e| build(&e))?;
+        let subject_empty = subject.is_empty();
+        let mut params =
+            CertificateParams::new(issuer_cert.tbs_certificate().subject().clone(), subject, &key_der, validity)
+                .map_err(|e| build(&e))?;
+        params.extensions =
+            profile_extensions(principal, &key_der, issuer_cert, subject_empty).map_err(|e| build(&e))?;
 
         let mut pre = params.clone();
         pre.extensions.push(Extension {
@@ -149,6 +149,7 @@ fn profile_extensions(
     principal: &Principal,
     key_der: &[u8],
     issuer: &Certificate,
+    subject_empty: bool,
 ) -> Result<Vec<Extension>, Box<dyn std::error::Error>> {
     let issuer_key = issuer.tbs_certificate().subject_public_key_info().to_der()?;
     let mut exts = vec![
@@ -156,7 +157,7 @@ fn profile_extensions(
         ext::extended_key_usage(&[CODE_SIGNING, DOCUMENT_SIGNING, EMAIL_PROTECTION, C2PA_CLAIM_SIGNING], false)?,
         ext::subject_key_identifier(key_der)?,
         ext::authority_key_identifier(&issuer_key)?,
-        san_extension(&principal.san)?,
+        san_extension(&principal.san, subject_empty)?,
     ];
     for (oid, encoding, value) in &principal.extensions {
         let bytes = match encoding {
@@ -183,9 +184,10 @@ fn organisation_of(issuer: &Certificate) -> Result<Name, der::Error> {
     Name::from_der(&kept.to_der()?)
 }
 
-/// The SAN extension: critical, as Fulcio marks it (RFC 5280 §4.2.1.6 requires that only for an
-/// empty subject; sigstore verifiers expect it either way).
-fn san_extension(san: &San) -> Result<Extension, Box<dyn std::error::Error>> {
+/// The SAN extension: critical exactly when the subject is empty (RFC 5280 §4.2.1.6; the
+/// `cryptography` verifier sigstore-python uses refuses a critical SAN beside a subject, and a
+/// CA whose own subject names no organisation issues Fulcio's empty subjects).
+fn san_extension(san: &San, subject_empty: bool) -> Result<Extension, Box<dyn std::error::Error>> {
     let name = match san {
         San::Email(e) => GeneralName::Rfc822Name(Ia5String::new(e)?),
         San::Uri(u) => GeneralName::UniformResourceIdentifier(Ia5String::new(u)?),
@@ -194,7 +196,7 @@ fn san_extension(san: &San) -> Result<Extension, Box<dyn std::error::Error>> {
             value: Any::new(Tag::Utf8String, u.as_bytes())?,
         }),
     };
-    Ok(ext::subject_alt_name(vec![name], true)?)
+    Ok(ext::subject_alt_name(vec![name], subject_empty)?)
 }
 
 fn truncate_to_seconds(t: SystemTime) -> SystemTime {
