@@ -19,6 +19,8 @@ mod log_cmd;
 mod log_demo;
 mod lookup_cmd;
 mod media_cmd;
+mod media_judge;
+mod media_sign;
 mod serve_cmd;
 mod sign_cmd;
 mod trust_cmd;

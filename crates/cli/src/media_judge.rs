@@ -1,0 +1,357 @@
+//! Judging media: `sig-share provenance`, and `sig-share verify` on media. Reads the manifest
+//! store with `c2pa`, checks every step's sig-share evidence (the provenance statement's bundle,
+//! its certificate the claim's), applies the identity policy to the newest step, and prints a
+//! timeline safe for a terminal, or JSON.
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::process::ExitCode;
+
+use serde_json::json;
+use sig_share_media::{ReadError, Report, State, Statement};
+use sig_share_verify::bundle::Bundle;
+use sig_share_verify::policy::{Matcher, Policy};
+use sig_share_verify::time::format_rfc3339;
+use sig_share_verify::trust::TrustedRoot;
+use sig_share_verify::verdict::{self, Artifact, Signer, TimeSource};
+
+use crate::media_cmd::{NOT_VERIFIED, ProvenanceArgs, TrustArgs, anchors, sidecar_beside};
+
+/// One manifest in a chain, as checked.
+#[derive(Debug, serde::Serialize)]
+pub struct Step {
+    pub manifest: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// The verified identity (sig-share steps), else the claim signer's certificate name.
+    pub signer: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signed_at: Option<String>,
+    pub actions: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub digital_source_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tool: Option<String>,
+    /// The sig-share log entry, when the step has one and it verified.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_index: Option<u64>,
+    /// Why this step's sig-share evidence does not hold.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
+}
+
+/// A media file judged.
+#[derive(Debug)]
+pub struct MediaOutcome {
+    pub report: Report,
+    pub steps: Vec<Step>,
+    /// Why the file does not verify, if it does not.
+    pub problem: Option<String>,
+}
+
+fn first_pem_der(pem: &str) -> Option<Vec<u8>> {
+    let start = pem.find("-----BEGIN CERTIFICATE-----")?;
+    let end = pem[start..].find("-----END CERTIFICATE-----")? + start + "-----END CERTIFICATE-----".len();
+    der::pem::decode_vec(&pem.as_bytes()[start..end]).ok().map(|(_, der)| der)
+}
+
+/// Reads `file` (with its sidecar, if any) and checks every step's evidence. `policy`, when
+/// given, is whom the newest step must be (and then it must carry sig-share evidence); without
+/// one (`provenance`), and for older steps, any identity the trusted root's CA certified is
+/// shown as it is.
+pub fn judge(
+    file: &Path,
+    sidecar: Option<&Path>,
+    trust: &TrustArgs,
+    policy: Option<&Policy>,
+) -> anyhow::Result<Result<MediaOutcome, ReadError>> {
+    let root = crate::verify_cmd::load_root(trust.trusted_root.as_deref(), trust.trust_config.as_deref())?;
+    let anchors = anchors(&root, &trust.c2pa_trust)?;
+    let sidecar = sidecar.map(Path::to_path_buf).or_else(|| Some(sidecar_beside(file)).filter(|p| p.is_file()));
+    let report = match sig_share_media::read(file, sidecar.as_deref(), Some(&anchors)) {
+        Ok(r) => r,
+        Err(e) => return Ok(Err(e)),
+    };
+    let now = sig_share_sign::unix_now();
+    let anyone = Policy::Identity { identity: Matcher::regex(".+")?, issuer: Matcher::regex(".+")? };
+    let mut steps = Vec::new();
+    let mut problem = None;
+    for (depth, manifest) in report.lineage().into_iter().enumerate() {
+        let mut step = Step {
+            manifest: manifest.label.clone(),
+            title: manifest.title.clone(),
+            signer: manifest
+                .signer_common_name
+                .clone()
+                .or_else(|| manifest.signer_issuer.clone())
+                .unwrap_or_else(|| "unknown signer".into()),
+            issuer: manifest.signer_issuer.clone(),
+            signed_at: manifest.signed_at.clone(),
+            actions: manifest.actions.iter().map(|a| a.action.clone()).collect(),
+            digital_source_type: manifest.actions.iter().find_map(|a| a.digital_source_type.clone()),
+            tool: manifest.claim_generator.clone(),
+            log_index: None,
+            problem: None,
+        };
+        // Every step's evidence is checked; only the newest must also be whom the user expects.
+        let step_policy = if depth == 0 { policy.unwrap_or(&anyone) } else { &anyone };
+        match &manifest.provenance_bundle {
+            Some(bundle) => match check_step(bundle, &manifest.signer_chain_pem, step_policy, &root, now) {
+                Ok((signer, issuer, time, index)) => {
+                    step.signer = signer;
+                    step.issuer = Some(issuer);
+                    step.signed_at = time.or(step.signed_at);
+                    step.log_index = Some(index);
+                }
+                Err(e) => step.problem = Some(e),
+            },
+            None if depth == 0 && policy.is_some() => {
+                step.problem = Some(
+                    "the newest manifest has no sig-share provenance, so the signer's identity cannot be checked"
+                        .into(),
+                );
+            }
+            None => {}
+        }
+        if problem.is_none()
+            && let Some(p) = &step.problem
+        {
+            problem = Some(if depth == 0 { p.clone() } else { format!("step {} ({}): {p}", depth + 1, step.manifest) });
+        }
+        steps.push(step);
+    }
+    let problem = match report.state {
+        State::Invalid => Some(format!("C2PA validation failed: {}", codes(&report))),
+        _ if !report.ingredient_failures.is_empty() => {
+            let f = &report.ingredient_failures[0];
+            let why = f.status.explanation.as_deref().map(|e| format!(": {e}")).unwrap_or_default();
+            Some(format!("an earlier step does not validate: ingredient {:?} has {}{why}", f.ingredient, f.status.code))
+        }
+        State::Valid => Some(
+            "the claim signer is not from a trusted authority (signingCredential.untrusted): pass its root with --c2pa-trust"
+                .into(),
+        ),
+        State::Trusted => problem,
+    };
+    Ok(Ok(MediaOutcome { report, steps, problem }))
+}
+
+fn codes(report: &Report) -> String {
+    let codes: Vec<&str> = report.failure_codes();
+    if codes.is_empty() { "no reason given".into() } else { codes.join(", ") }
+}
+
+/// Verifies one step's provenance bundle under `policy` and ties it to the claim's signer: the
+/// same ten-minute certificate must have signed both. Returns (identity, issuer, time, log index).
+fn check_step(
+    bundle: &serde_json::Value,
+    claim_chain_pem: &str,
+    policy: &Policy,
+    root: &TrustedRoot,
+    now: i64,
+) -> Result<(String, String, Option<String>, u64), String> {
+    let bundle =
+        Bundle::from_json(bundle.to_string().as_bytes()).map_err(|e| format!("the sig-share assertion: {e}"))?;
+    let envelope = bundle.dsse_envelope.as_ref().ok_or("the sig-share assertion holds no provenance statement")?;
+    let statement = Statement::from_json(&envelope.payload)?;
+    let subject: [u8; 32] = hex::decode(statement.content_sha256())
+        .ok()
+        .and_then(|d| d.try_into().ok())
+        .ok_or("the provenance statement's subject is not a SHA-256")?;
+    let verified =
+        verdict::verify(&bundle, &Artifact::from_sha256(subject), policy, root, now).map_err(|e| e.to_string())?;
+    let leaf = bundle.verification_material.certificate.as_ref().map(|c| c.raw_bytes.as_slice());
+    if leaf.is_none() || first_pem_der(claim_chain_pem).as_deref() != leaf {
+        return Err("the C2PA claim was not signed by the certificate that signed the provenance statement".into());
+    }
+    let Signer::Identity { identity, issuer, .. } = verified.signer else {
+        return Err("the provenance statement was not signed by an identity".into());
+    };
+    let time =
+        verified.times.iter().find(|t| matches!(t.source, TimeSource::Timestamp(_))).map(|t| format_rfc3339(t.time));
+    let index = verified.log_entries.first().map(|e| e.index).ok_or("the provenance statement is not logged")?;
+    Ok((identity, issuer, time, index))
+}
+
+/// `sig-share provenance`.
+pub fn run_provenance(args: ProvenanceArgs) -> anyhow::Result<ExitCode> {
+    let outcome = match judge(&args.file, args.manifest.as_deref(), &args.trust, None)? {
+        Ok(o) => o,
+        Err(ReadError::NoManifest) => {
+            let message = "no C2PA manifest found (it may have been stripped: `sig-share lookup FILE` asks the log about these bytes)";
+            if args.json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(
+                        &json!({"file": args.file.display().to_string(), "verified": false, "reason": message})
+                    )?
+                );
+            } else {
+                println!("{}: {message}", args.file.display());
+            }
+            return Ok(ExitCode::from(NOT_VERIFIED));
+        }
+        Err(ReadError::Media(e)) => return Err(unreadable(&args.file, e)),
+    };
+    print_outcome(&args.file, &outcome, args.json)?;
+    Ok(if outcome.problem.is_none() { ExitCode::SUCCESS } else { ExitCode::from(NOT_VERIFIED) })
+}
+
+/// `sig-share verify` on a media file with no bundle beside it: the C2PA manifest, every step's
+/// sig-share evidence, and the policy on the newest step.
+pub fn run_verify(args: &crate::verify_cmd::VerifyArgs, file: &Path) -> anyhow::Result<ExitCode> {
+    if args.key.is_some() {
+        anyhow::bail!("media is verified by identity (--certificate-identity, --certificate-oidc-issuer), not --key");
+    }
+    let identity = crate::verify_cmd::matcher(
+        &args.certificate_identity,
+        &args.certificate_identity_regexp,
+        "--certificate-identity",
+    )?;
+    let issuer = crate::verify_cmd::matcher(
+        &args.certificate_oidc_issuer,
+        &args.certificate_oidc_issuer_regexp,
+        "--certificate-oidc-issuer",
+    )?;
+    let policy = Policy::Identity { identity, issuer };
+    let trust = TrustArgs {
+        trusted_root: args.trusted_root.clone(),
+        trust_config: args.trust_config.clone(),
+        c2pa_trust: args.c2pa_trust.clone(),
+    };
+    match judge(file, args.manifest.as_deref(), &trust, Some(&policy))? {
+        Ok(outcome) => {
+            print_outcome(file, &outcome, args.json)?;
+            Ok(if outcome.problem.is_none() { ExitCode::SUCCESS } else { ExitCode::from(NOT_VERIFIED) })
+        }
+        Err(ReadError::NoManifest) => {
+            let reason = format!(
+                "no C2PA manifest and no bundle ({} is missing): nothing here says who made this file \
+                 (`sig-share lookup FILE` asks the log about these bytes)",
+                crate::verify_cmd::sigstore_json_beside(file).display()
+            );
+            if args.json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(
+                        &json!({"file": file.display().to_string(), "verified": false, "reason": reason})
+                    )?
+                );
+            } else {
+                println!("NOT verified: {}\n  reason: {reason}", file.display());
+            }
+            Ok(ExitCode::from(NOT_VERIFIED))
+        }
+        Err(ReadError::Media(e)) => Err(unreadable(file, e)),
+    }
+}
+
+/// A file whose manifest or structure `c2pa` could not parse: exit 2, naming the file.
+fn unreadable(file: &Path, e: sig_share_media::MediaError) -> anyhow::Error {
+    anyhow::Error::new(e)
+        .context(format!("{}: its C2PA manifest could not be read (truncated or corrupt?)", file.display()))
+}
+
+/// What a manifest says, made safe for a terminal: anyone can write a manifest, so control
+/// characters (escape sequences that could redraw the screen to say "Verified") become U+FFFD,
+/// and a line longer than a screenful is cut, saying how much was left out. JSON output carries
+/// the strings whole (escaped by JSON itself).
+fn terminal_safe(text: &str) -> String {
+    const MAX_LINE: usize = 400;
+    let mut out = String::with_capacity(text.len());
+    for line in text.lines() {
+        let chars = line.chars().count();
+        for c in line.chars().take(MAX_LINE) {
+            out.push(if c.is_control() { '\u{FFFD}' } else { c });
+        }
+        if chars > MAX_LINE {
+            out.push_str(&format!("… ({} more characters)", chars - MAX_LINE));
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// Prints a judged media file, as a timeline or as JSON.
+pub fn print_outcome(file: &Path, outcome: &MediaOutcome, json: bool) -> anyhow::Result<()> {
+    let report = &outcome.report;
+    if json {
+        let value = json!({
+            "file": file.display().to_string(),
+            "verified": outcome.problem.is_none(),
+            "reason": outcome.problem,
+            "c2pa": {
+                "state": report.state,
+                "failures": report.failures,
+                "informational": report.informational,
+                "ingredient_failures": report.ingredient_failures,
+                "identity": report.identity_codes,
+                "manifests": report.manifests.len(),
+            },
+            "steps": outcome.steps,
+        });
+        println!("{}", serde_json::to_string_pretty(&value)?);
+        return Ok(());
+    }
+    let mut out = String::new();
+    match &outcome.problem {
+        None => writeln!(out, "Verified: {}", file.display()),
+        Some(p) => writeln!(out, "NOT verified: {}\n  reason: {p}", file.display()),
+    }?;
+    writeln!(
+        out,
+        "  C2PA: {} ({} manifest{})",
+        report.state,
+        report.manifests.len(),
+        if report.manifests.len() == 1 { "" } else { "s" }
+    )?;
+    for f in &report.failures {
+        writeln!(
+            out,
+            "    failure  {}{}",
+            f.code,
+            f.explanation.as_deref().map(|e| format!(": {e}")).unwrap_or_default()
+        )?;
+    }
+    for f in &report.ingredient_failures {
+        let why = f.status.explanation.as_deref().map(|e| format!(" ({e})")).unwrap_or_default();
+        writeln!(out, "    in ingredient {}: {}{why}", f.ingredient, f.status.code)?;
+    }
+    writeln!(out, "  Timeline, newest first:")?;
+    let total = outcome.steps.len();
+    for (i, step) in outcome.steps.iter().enumerate() {
+        let when = step.signed_at.as_deref().unwrap_or("time unknown");
+        let actions = if step.actions.is_empty() { "(no actions recorded)".into() } else { step.actions.join(", ") };
+        let issuer = step.issuer.as_deref().filter(|i| *i != step.signer).map(|i| format!(" ({i})"));
+        writeln!(out, "  {}. {actions} by {}{}", total - i, step.signer, issuer.unwrap_or_default())?;
+        writeln!(out, "     at {when}{}", step.tool.as_deref().map(|t| format!(", with {t}")).unwrap_or_default())?;
+        if let Some(dst) = &step.digital_source_type {
+            writeln!(out, "     source: {}", dst.rsplit('/').next().unwrap_or(dst))?;
+        }
+        if let Some(i) = step.log_index {
+            writeln!(out, "     log entry {i} (inclusion proof verified)")?;
+        }
+        if let Some(p) = &step.problem {
+            writeln!(out, "     problem: {p}")?;
+        }
+    }
+    print!("{}", terminal_safe(&out));
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn manifest_text_cannot_redraw_the_terminal_or_flood_it() {
+        let hostile = "c2pa.created by \u{1b}[2J\u{1b}[1;1HVerified: evil.jpg\r\u{7}";
+        let shown = terminal_safe(&format!("  1. {hostile}\n"));
+        assert!(!shown.chars().any(|c| c.is_control() && c != '\n'), "{shown:?}");
+        assert!(shown.contains("\u{FFFD}[2J"), "the text stays readable: {shown:?}");
+        let long = terminal_safe(&"x".repeat(10_000));
+        assert!(long.chars().count() < 500 && long.contains("(9600 more characters)"), "{long}");
+    }
+}
