@@ -33,7 +33,7 @@ impl ArtifactArg {
 }
 
 /// Files at least this big show hashing progress (when stderr is a terminal).
-const PROGRESS_FROM: u64 = 64 << 20;
+pub const PROGRESS_FROM: u64 = 64 << 20;
 
 /// SHA-256 of a file, streamed; progress on stderr for big files when a person is watching.
 pub fn sha256_file(path: &Path) -> anyhow::Result<[u8; 32]> {

@@ -230,6 +230,12 @@ pub fn sign_media(args: &SignArgs, media: &MediaArgs, edit: Option<(&Path, &[Str
         identity_assertion: true,
         anchors: Some(&anchors),
     };
+    // c2pa gives no progress of its own: for a big video, say what the wait is for.
+    let size = std::fs::metadata(&args.file).map_or(0, |m| m.len());
+    let show = size >= crate::artifact::PROGRESS_FROM && std::io::IsTerminal::is_terminal(&std::io::stderr());
+    if show {
+        eprintln!("writing the signed copy of {} ({} MiB)…", args.file.display(), size >> 20);
+    }
     let embedded = sig_share_media::embed(&request, credential).with_context(doing)?;
     if let Destination::Sidecar(_) = destination {
         let bundle_path = crate::verify_cmd::sigstore_json_beside(&args.file);
