@@ -1,8 +1,8 @@
 //! An independent validator judges what `sig-share sign` makes: c2pa-python (pinned in
 //! `interop/c2pa-python`, bundling its own c2pa-rs, a newer line than ours) reads our signed
 //! photo, video and sidecar as Valid with no trust anchors, as Trusted with the stack's roots, with
-//! the CAWG identity assertion well-formed and its credential trusted, and a changed byte as
-//! Invalid.
+//! the CAWG identity assertion well-formed and its credential trusted, an edit by a second
+//! person as a Trusted chain of two manifests, and a changed byte as Invalid.
 
 mod common;
 
@@ -93,6 +93,31 @@ async fn c2pa_python_reads_our_signed_media_as_valid_and_trusted_under_our_roots
             assert!(cawg.contains(&code.to_owned()), "{name}: {code} missing: {trusted:#}");
         }
     }
+
+    // An edit by someone else: the chain of two manifests, Trusted as a whole, no failures.
+    let (photo, _) = &signed[0];
+    let crop = dir.path().join("crop.jpg");
+    std::fs::copy(photo, &crop).unwrap();
+    let bob = sig_share_dev_idp::client::device_login(&format!("{url}/oidc"), "bob@example.com").await.unwrap();
+    let (code, out, err) = sig_share(&[
+        "edit",
+        "--parent",
+        photo.to_str().unwrap(),
+        "--action",
+        "c2pa.cropped",
+        crop.to_str().unwrap(),
+        "--identity-token",
+        &bob,
+        "--trust-config",
+        trust.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    let edited = dir.path().join("crop.signed.jpg");
+    let chain = c2pa_python(&python, &edited, &["--anchors-from-trust-config", trust.to_str().unwrap()]);
+    assert_eq!(chain["validation_state"], "Trusted", "{chain:#}");
+    assert_eq!(chain["manifests"], 2, "{chain:#}");
+    assert!(codes(&chain, "failures").is_empty(), "{chain:#}");
+    assert!(codes(&chain, "actions").contains(&"c2pa.cropped".to_owned()), "{chain:#}");
 
     // A changed byte of the photo's content.
     let (photo, _) = &signed[0];
