@@ -3,6 +3,7 @@
 //! | route | what |
 //! |---|---|
 //! | `POST /api/v2/signingCert` | a token and a key (or CSR) in, `signedCertificateEmbeddedSct` out |
+//! | `POST /api/v2/deviceCert` | an operator's credential (Bearer), a device ID, key and proof in, a device certificate out (sig-share's own) |
 //! | `GET /api/v2/trustBundle` | the CA chains |
 //! | `GET /api/v2/configuration` | the trusted issuers, their audiences and challenge claims |
 //! | `GET /ca/metrics` | Prometheus: certificates issued, requests refused by reason, issuing time |
@@ -25,6 +26,7 @@ use serde::Serialize;
 use sig_share_ct::CtError;
 use sig_share_log::http::error;
 
+use crate::device::DeviceError;
 use crate::issue::IssueError;
 use crate::oidc::{KeySource, TokenError};
 use crate::request::MAX_REQUEST_BYTES;
@@ -34,6 +36,7 @@ use crate::service::{CaError, CaService};
 pub fn router<K: KeySource + 'static>(service: Arc<CaService<K>>) -> Router {
     Router::new()
         .route("/api/v2/signingCert", post(signing_cert::<K>))
+        .route("/api/v2/deviceCert", post(device_cert::<K>))
         .route("/api/v2/trustBundle", get(trust_bundle::<K>))
         .route("/api/v2/configuration", get(configuration::<K>))
         .route("/ca/metrics", get(metrics::<K>))
@@ -66,17 +69,50 @@ async fn signing_cert<K: KeySource>(
         Ok(b) => b,
         Err(e) => return error(e.status(), 3, e.body_text()),
     };
-    let bearer = match headers.get(header::AUTHORIZATION).map(|v| v.to_str()) {
-        None => None,
-        Some(Ok(v)) => match v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")) {
-            Some(t) => Some(t.trim()),
-            None => {
-                return error(StatusCode::UNAUTHORIZED, 16, "the Authorization header must be 'Bearer <token>'".into());
-            }
-        },
-        Some(Err(_)) => return error(StatusCode::BAD_REQUEST, 3, "the Authorization header is not ASCII".into()),
+    let bearer = match bearer(&headers) {
+        Ok(b) => b,
+        Err(response) => return response,
     };
     match ca.signing_cert(&body, bearer, SystemTime::now()).await {
+        Ok(chain) => {
+            let certificates = chain.iter().map(sig_share_pki::certificate_to_pem).collect();
+            let resp =
+                SigningCertResponse { signed_certificate_embedded_sct: EmbeddedSct { chain: Chain { certificates } } };
+            (StatusCode::CREATED, axum::Json(resp)).into_response()
+        }
+        Err(e) => ca_error(e),
+    }
+}
+
+/// The `Authorization: Bearer` token, if any; a malformed header is answered at once.
+#[allow(clippy::result_large_err)]
+fn bearer(headers: &HeaderMap) -> Result<Option<&str>, Response> {
+    match headers.get(header::AUTHORIZATION).map(|v| v.to_str()) {
+        None => Ok(None),
+        Some(Ok(v)) => match v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")) {
+            Some(t) => Ok(Some(t.trim())),
+            None => {
+                Err(error(StatusCode::UNAUTHORIZED, 16, "the Authorization header must be 'Bearer <token>'".into()))
+            }
+        },
+        Some(Err(_)) => Err(error(StatusCode::BAD_REQUEST, 3, "the Authorization header is not ASCII".into())),
+    }
+}
+
+async fn device_cert<K: KeySource>(
+    State(ca): State<Arc<CaService<K>>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let body = match body {
+        Ok(b) => b,
+        Err(e) => return error(e.status(), 3, e.body_text()),
+    };
+    let bearer = match bearer(&headers) {
+        Ok(b) => b,
+        Err(response) => return response,
+    };
+    match ca.device_cert(&body, bearer, SystemTime::now()).await {
         Ok(chain) => {
             let certificates = chain.iter().map(sig_share_pki::certificate_to_pem).collect();
             let resp =
@@ -97,7 +133,9 @@ fn ca_error(e: CaError) -> Response {
             tracing::warn!(error = %message, "an issuer's keys are unavailable");
             error(StatusCode::SERVICE_UNAVAILABLE, 14, message)
         }
-        CaError::Token(_) => error(StatusCode::UNAUTHORIZED, 16, message),
+        CaError::Token(_) | CaError::Device(DeviceError::Unauthorised) => error(StatusCode::UNAUTHORIZED, 16, message),
+        CaError::Device(DeviceError::Disabled) => error(StatusCode::NOT_FOUND, 5, message),
+        CaError::Device(DeviceError::BadId(_)) => error(StatusCode::BAD_REQUEST, 3, message),
         CaError::Issue(IssueError::Ct(CtError::Submit(s))) => {
             tracing::warn!(error = %s, "the certificate log did not take a precertificate");
             error(StatusCode::SERVICE_UNAVAILABLE, 14, format!("the certificate log is unavailable: {s}"))

@@ -103,10 +103,21 @@ impl CertificateAuthority {
         key: &SubjectPublicKeyInfoOwned,
         now: SystemTime,
     ) -> Result<Vec<Certificate>, IssueError> {
+        self.issue_for(principal, key, now, self.lifetime).await
+    }
+
+    /// [`issue`](Self::issue) with another lifetime (a device's certificate lives for years).
+    pub async fn issue_for(
+        &self,
+        principal: &Principal,
+        key: &SubjectPublicKeyInfoOwned,
+        now: SystemTime,
+        lifetime: Duration,
+    ) -> Result<Vec<Certificate>, IssueError> {
         let build = |e: &dyn std::fmt::Display| IssueError::Build(e.to_string());
         let issuer_cert = &self.chain[0];
         let not_before = truncate_to_seconds(now);
-        let validity = sig_share_pki::validity(not_before, not_before + self.lifetime).map_err(|e| build(&e))?;
+        let validity = sig_share_pki::validity(not_before, not_before + lifetime).map_err(|e| build(&e))?;
         let key_der = key.to_der().map_err(|e| build(&e))?;
         let subject = organisation_of(issuer_cert).map_err(|e| build(&e))?;
         let subject_empty = subject.is_empty();

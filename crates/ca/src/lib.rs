@@ -6,9 +6,11 @@
 //! - [`principal`]: what a token certifies (SAN, challenge, Fulcio's extensions);
 //! - [`request`]: the request forms (CSR, or key + proof of possession);
 //! - [`issue`]: the certificate profile, the precertificate and the SCT;
+//! - [`device`]: the device path (an operator's credential in, a device certificate out);
 //! - [`service`]: all of it in order; [`http`]: the HTTP API; [`metrics`]: Prometheus metrics.
 
 pub mod config;
+pub mod device;
 pub mod http;
 pub mod issue;
 pub mod metrics;
@@ -18,6 +20,7 @@ pub mod request;
 pub mod service;
 
 pub use config::{Config, IssuerConfig, IssuerType};
+pub use device::DeviceEnrollment;
 pub use issue::CertificateAuthority;
 pub use oidc::{HttpKeySource, TokenVerifier};
 pub use service::{CaError, CaService};

@@ -52,6 +52,7 @@ impl Metrics {
             CaError::Token(TokenError::Audience(_)) => "token_audience",
             CaError::Token(_) => "token_invalid",
             CaError::Issue(_) => "issuing_failed",
+            CaError::Device(_) => "device_enrollment",
         };
         self.refused.get_or_create(&vec![("reason", reason)]).inc();
     }

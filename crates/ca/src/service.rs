@@ -8,6 +8,7 @@ use der::asn1::ObjectIdentifier;
 use x509_cert::Certificate;
 use x509_cert::spki::SubjectPublicKeyInfoOwned;
 
+use crate::device::{DEVICE_LIFETIME, DeviceCertRequest, DeviceEnrollment, DeviceError};
 use crate::issue::{CertificateAuthority, IssueError};
 use crate::metrics::Metrics;
 use crate::oidc::{HttpKeySource, KeySource, TokenError, TokenVerifier};
@@ -31,6 +32,9 @@ pub enum CaError {
     /// Issuing.
     #[error(transparent)]
     Issue(#[from] IssueError),
+    /// A device enrollment.
+    #[error(transparent)]
+    Device(#[from] DeviceError),
 }
 
 /// The certificate authority service.
@@ -39,6 +43,7 @@ pub struct CaService<K = HttpKeySource> {
     verifier: TokenVerifier<K>,
     ca: CertificateAuthority,
     metrics: Metrics,
+    devices: Option<DeviceEnrollment>,
 }
 
 /// A key type the CA certifies.
@@ -72,7 +77,50 @@ impl ClientKey {
 impl<K: KeySource> CaService<K> {
     /// A service verifying tokens with `verifier` and issuing with `ca`.
     pub fn new(verifier: TokenVerifier<K>, ca: CertificateAuthority) -> Arc<CaService<K>> {
-        Arc::new(CaService { verifier, ca, metrics: Metrics::default() })
+        Arc::new(CaService { verifier, ca, metrics: Metrics::default(), devices: None })
+    }
+
+    /// [`new`](Self::new), also enrolling devices on the operator's credential.
+    pub fn with_devices(
+        verifier: TokenVerifier<K>,
+        ca: CertificateAuthority,
+        devices: DeviceEnrollment,
+    ) -> Arc<CaService<K>> {
+        Arc::new(CaService { verifier, ca, metrics: Metrics::default(), devices: Some(devices) })
+    }
+
+    /// Handles a device enrollment at `now`: the operator's credential, the device ID, the key
+    /// and its signature over the ID; then a device certificate, logged like every other.
+    pub async fn device_cert(
+        &self,
+        body: &[u8],
+        bearer: Option<&str>,
+        now: SystemTime,
+    ) -> Result<Vec<Certificate>, CaError> {
+        let result = self.enroll(body, bearer, now).await;
+        match &result {
+            Ok(_) => {
+                self.metrics.issued.inc();
+            }
+            Err(e) => self.metrics.refuse(e),
+        }
+        result
+    }
+
+    async fn enroll(&self, body: &[u8], bearer: Option<&str>, now: SystemTime) -> Result<Vec<Certificate>, CaError> {
+        let devices = self.devices.as_ref().ok_or(DeviceError::Disabled)?;
+        if !devices.authorises(bearer) {
+            return Err(DeviceError::Unauthorised.into());
+        }
+        let (request, proof) = DeviceCertRequest::parse(body)?;
+        let principal = devices.principal(&request.device_id)?;
+        let spki = request::parse_public_key(&request.public_key.content)?;
+        let kind = ClientKey::of(&spki)?;
+        verify_proof(&spki, kind, principal.challenge.as_bytes(), &proof)
+            .map_err(|_| RequestError::ProofOfPossession("the signature over the device ID does not verify".into()))?;
+        let chain = self.ca.issue_for(&principal, &spki, now, DEVICE_LIFETIME).await?;
+        tracing::info!(device = %request.device_id, "enrolled a device");
+        Ok(chain)
     }
 
     /// The token verifier (its issuer configuration).

@@ -172,7 +172,8 @@ impl Stack {
         tokio::spawn(ct.log().clone().run_sequencer());
         let ca = CertificateAuthority::new(ca_key, vec![root.clone()], ct.clone()).unwrap();
         let verifier = TokenVerifier::new(config, HttpKeySource::new(Duration::from_secs(600), Duration::ZERO));
-        let service = CaService::new(verifier, ca);
+        let devices = sig_share_ca::DeviceEnrollment::new(OPERATOR_SECRET, DEVICE_ISSUER);
+        let service = CaService::with_devices(verifier, ca, devices);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr: SocketAddr = listener.local_addr().unwrap();
         let app = sig_share_ca::http::router(service);
@@ -181,8 +182,12 @@ impl Stack {
     }
 
     pub async fn post(&self, body: &Value, bearer: Option<&str>) -> (u16, Value) {
+        self.post_to("/api/v2/signingCert", body, bearer).await
+    }
+
+    pub async fn post_to(&self, path: &str, body: &Value, bearer: Option<&str>) -> (u16, Value) {
         let client = reqwest::Client::new();
-        let mut req = client.post(format!("{}/api/v2/signingCert", self.url)).json(body);
+        let mut req = client.post(format!("{}{path}", self.url)).json(body);
         if let Some(t) = bearer {
             req = req.bearer_auth(t);
         }
@@ -195,6 +200,10 @@ impl Stack {
         self.ct.log().latest().size
     }
 }
+
+/// The test stack's device operator secret, and the enrollment authority its certificates name.
+pub const OPERATOR_SECRET: &str = "operator secret for tests";
+pub const DEVICE_ISSUER: &str = "https://ca.test/devices";
 
 /// An ephemeral client key.
 pub struct ClientKey {
