@@ -17,3 +17,12 @@ pub fn write_atomically(path: &Path, data: &[u8]) -> anyhow::Result<()> {
     tmp.persist(path).with_context(|| format!("writing {}", path.display()))?;
     Ok(())
 }
+
+/// [`write_atomically`], readable and writable by the owner only (keys, secrets).
+pub fn write_private(path: &Path, data: &[u8]) -> anyhow::Result<()> {
+    write_atomically(path, data)?;
+    #[cfg(unix)]
+    std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+        .with_context(|| format!("making {} private", path.display()))?;
+    Ok(())
+}

@@ -13,6 +13,7 @@ mod ca_cmd;
 mod demo;
 mod demo_media;
 mod dev;
+mod device_cmd;
 mod files;
 mod listen;
 mod log_cmd;
@@ -61,6 +62,10 @@ enum Command {
     /// Sign an edit of a signed photo, video or sound file: the parent becomes its ingredient and
     /// the log links the new entry to the parent's.
     Edit(media_cmd::EditArgs),
+    /// A device and its long-lived key: enroll it with the CA on the operator's secret; then
+    /// `sign --as-device DIR` signs as the device.
+    #[command(subcommand)]
+    Device(device_cmd::DeviceCommand),
     /// Show and check a media file's provenance: every step from capture to this file.
     Provenance(media_cmd::ProvenanceArgs),
     /// What the transparency log knows about a file's bytes, each entry verified: traces media
@@ -101,6 +106,7 @@ fn main() -> ExitCode {
         Command::Verify(args) => verify_cmd::run(args),
         Command::Edit(args) => media_cmd::run_edit(args),
         Command::Provenance(args) => media_cmd::run_provenance(args),
+        Command::Device(command) => device_cmd::run(command),
         Command::Lookup(args) => lookup_cmd::run(args),
         Command::VerifyBundle(args) => verify_cmd::run_conformance(args),
         Command::DevToken(args) => dev::token(args),

@@ -39,6 +39,11 @@ pub struct MediaArgs {
     /// Sign a media file as any other file (a bundle over its bytes, no C2PA manifest).
     #[arg(long)]
     pub blob: bool,
+    /// Sign as a device enrolled with `sig-share device enroll` (its key and certificate in DIR)
+    /// instead of logging in: the device is the claim signer, identity assertion and statement
+    /// signer, and the statement names it.
+    #[arg(long = "as-device", value_name = "DIR")]
+    pub as_device: Option<PathBuf>,
     /// PEM files of further C2PA trust anchors a parent's manifest is judged against when it is
     /// recorded as an ingredient, repeatable; also $SIG_SHARE_C2PA_TRUST.
     #[arg(long = "c2pa-trust", value_name = "PEM")]
@@ -141,6 +146,12 @@ pub(crate) fn anchors(root: &TrustedRoot, extra: &[PathBuf]) -> anyhow::Result<A
         pem.push('\n');
     }
     Ok(Anchors { pem })
+}
+
+/// A DER certificate as PEM.
+pub(crate) fn der_to_pem(der: &[u8]) -> String {
+    use base64::Engine;
+    base64_to_pem(&base64::engine::general_purpose::STANDARD.encode(der))
 }
 
 /// A certificate given as base64 DER (as a trusted root holds it), as PEM.

@@ -189,6 +189,7 @@ pub fn sign_media(args: &SignArgs, media: &MediaArgs, edit: Option<(&Path, &[Str
 
     let (config, services) = crate::sign_cmd::load_services(args)?;
     let anchors = anchors(&config.trusted_root, &media.c2pa_trust)?;
+    let device = media.as_device.as_deref().map(crate::device_cmd::load).transpose()?;
     let digest = crate::artifact::sha256_file(&args.file)?;
     let name = args.file.file_name().and_then(|n| n.to_str()).unwrap_or("media").to_owned();
     let statement = Statement::new(
@@ -199,18 +200,31 @@ pub fn sign_media(args: &SignArgs, media: &MediaArgs, edit: Option<(&Path, &[Str
             actions,
             digital_source_type: source_type,
             parents,
-            device: None,
+            device: device.as_ref().map(|(_, chain)| device_name(chain)),
             tool: format!("sig-share {}", env!("CARGO_PKG_VERSION")),
         },
     );
 
     let rt = tokio::runtime::Runtime::new()?;
     let http = sig_share_sign::http_client()?;
-    let (token, source) = rt.block_on(crate::sign_cmd::identity_token(args, &services, &http))?;
-    let client = SigningClient::with_http(services, http).trusting(config.trusted_root);
-    let doing =
-        || format!("signing {} (identity token from {})", args.file.display(), crate::sign_cmd::describe(source));
-    let session = Arc::new(rt.block_on(client.certify(&token)).with_context(doing)?);
+    let (session, how) = match device {
+        // A device signs with its own key and certificate: nobody logs in.
+        Some((key, chain)) => {
+            let client = SigningClient::with_http(services, http).trusting(config.trusted_root);
+            (client.session_with(key, chain)?, "as the device".to_owned())
+        }
+        None => {
+            let (token, source) = rt.block_on(crate::sign_cmd::identity_token(args, &services, &http))?;
+            let client = SigningClient::with_http(services, http).trusting(config.trusted_root);
+            let how = format!("identity token from {}", crate::sign_cmd::describe(source));
+            let session = rt
+                .block_on(client.certify(&token))
+                .with_context(|| format!("signing {} ({how})", args.file.display()))?;
+            (session, how)
+        }
+    };
+    let session = Arc::new(session);
+    let doing = || format!("signing {} ({how})", args.file.display());
     // The statement (the story, logged over its DSSE encoding) and the content digest itself
     // (what the log's digest index files it under, so bytes whose manifest was stripped can be
     // looked up), signed with the one certificate and logged together.
@@ -251,6 +265,27 @@ pub fn sign_media(args: &SignArgs, media: &MediaArgs, edit: Option<(&Path, &[Str
         content_index: content.log_index,
         output: embedded.path,
     })
+}
+
+/// The device a certificate names (its SAN), for the statement.
+fn device_name(chain: &[Vec<u8>]) -> String {
+    use der::Decode;
+    chain
+        .first()
+        .and_then(|der| sig_share_pki::x509_cert::Certificate::from_der(der).ok())
+        .and_then(|cert| {
+            let (_, san) = cert
+                .tbs_certificate()
+                .get_extension::<sig_share_pki::x509_cert::ext::pkix::SubjectAltName>()
+                .ok()??;
+            san.0.iter().find_map(|n| match n {
+                sig_share_pki::x509_cert::ext::pkix::name::GeneralName::UniformResourceIdentifier(u) => {
+                    Some(u.to_string())
+                }
+                _ => None,
+            })
+        })
+        .unwrap_or_else(|| "an enrolled device".into())
 }
 
 /// `sig-share edit`.

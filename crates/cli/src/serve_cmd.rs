@@ -34,7 +34,41 @@ pub struct ServeArgs {
     /// How often the logs integrate submissions (at least 50ms).
     #[arg(long, default_value = "1s", value_parser = humantime::parse_duration)]
     pub period: Duration,
+    /// Enroll devices (`sig-share device enroll`) for whoever holds the secret in this file.
+    /// With --dev and no file, a secret is made and written to DATA/device-operator.secret.
+    #[arg(long, value_name = "PATH")]
+    pub device_operator_secret_file: Option<PathBuf>,
 }
+
+/// The device enrollment to serve: the operator's secret from its file, or with `--dev` one
+/// made here (kept in the data directory, readable by its owner only).
+fn device_enrollment(args: &ServeArgs, public_url: &str) -> anyhow::Result<Option<sig_share_ca::DeviceEnrollment>> {
+    let issuer = format!("{public_url}/devices");
+    if let Some(path) = &args.device_operator_secret_file {
+        let secret = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let secret = secret.trim();
+        anyhow::ensure!(secret.len() >= 16, "the operator secret in {} is shorter than 16 characters", path.display());
+        return Ok(Some(sig_share_ca::DeviceEnrollment::new(secret, issuer)));
+    }
+    if !args.dev {
+        return Ok(None);
+    }
+    let path = args.at.data.join(DEV_OPERATOR_SECRET);
+    let secret = match std::fs::read_to_string(&path) {
+        Ok(s) => s.trim().to_owned(),
+        Err(_) => {
+            let mut bytes = [0u8; 32];
+            aws_lc_rs::rand::fill(&mut bytes).map_err(|_| anyhow::anyhow!("no randomness for the operator secret"))?;
+            let secret = hex::encode(bytes);
+            crate::files::write_private(&path, secret.as_bytes())?;
+            secret
+        }
+    };
+    Ok(Some(sig_share_ca::DeviceEnrollment::new(&secret, issuer)))
+}
+
+/// Where `serve --dev` keeps the device operator's secret, in the data directory.
+pub const DEV_OPERATOR_SECRET: &str = "device-operator.secret";
 
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let rt = tokio::runtime::Runtime::new()?;
@@ -104,7 +138,8 @@ pub async fn start(args: &ServeArgs) -> anyhow::Result<Started> {
         ca_key,
     };
     let stack = Stack::open(&options).map_err(anyhow::Error::msg)?;
-    let mut router = stack.router(config);
+    let devices = device_enrollment(args, &public_url)?;
+    let mut router = stack.router(config, devices);
     if args.dev {
         router = crate::dev::mount(router, &public_url, &args.at.data)?;
     }
@@ -124,6 +159,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     eprintln!("  timestamps         {public_url}/api/v1/timestamp");
     if args.dev {
         eprintln!("  identity (DEV)     {public_url}/oidc   anyone can log in as anyone: development only");
+    }
+    if args.dev || args.device_operator_secret_file.is_some() {
+        eprintln!("  device enrollment  {public_url}/api/v2/deviceCert");
     }
     eprintln!("  trust config       {public_url}{TRUST_CONFIG_PATH}");
     eprintln!("                     {}", stack.trust_config_path().display());

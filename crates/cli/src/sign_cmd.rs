@@ -117,7 +117,12 @@ struct Summary<'a> {
 
 /// The pinned (or given) trust config and the services it names.
 pub(crate) fn load_services(args: &SignArgs) -> anyhow::Result<(ClientTrustConfig, Services)> {
-    let trust_path = args.trust_config.clone().map_or_else(crate::trust_cmd::default_path, Ok)?;
+    load_trust(args.trust_config.as_deref())
+}
+
+/// The trust config at `path` (default: the pinned one) and the services it names now.
+pub(crate) fn load_trust(path: Option<&std::path::Path>) -> anyhow::Result<(ClientTrustConfig, Services)> {
+    let trust_path = path.map(std::path::Path::to_path_buf).map_or_else(crate::trust_cmd::default_path, Ok)?;
     let config = read_trust_config(&trust_path)?;
     let services = Services::from_signing_config(&config.signing_config, sig_share_sign::unix_now())
         .with_context(|| format!("in {}", trust_path.display()))?;

@@ -443,6 +443,75 @@ async fn other_tools_files_are_judged_with_the_c2pa_trust_list() {
     assert!(out.contains("no C2PA manifest"), "{out}");
 }
 
+#[tokio::test]
+async fn a_device_enrolled_on_the_operators_secret_signs_at_capture_and_is_named_on_verify() {
+    let dir = tempfile::tempdir().unwrap();
+    let stack = Stack::start(dir.path()).await;
+    let Some(photo) = sample(dir.path(), "c2pa-rs/IMG_0003.jpg", "shot.jpg") else { return };
+    let secret = dir.path().join("data/device-operator.secret");
+    let trust = stack.trust.to_str().unwrap();
+    let device = dir.path().join("camera");
+    let enroll = |secret: &Path, out: &Path| {
+        sig_share(&[
+            "device",
+            "enroll",
+            "--id",
+            "camera-0042",
+            "--operator-secret-file",
+            secret.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--trust-config",
+            trust,
+        ])
+    };
+
+    // Without the operator's secret: refused, nothing written.
+    let wrong = dir.path().join("wrong.secret");
+    std::fs::write(&wrong, "not-the-operators-secret").unwrap();
+    let (code, out, err) = enroll(&wrong, &dir.path().join("stranger"));
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(err.contains("401") && err.contains("operator"), "{err}");
+    assert!(!dir.path().join("stranger").exists());
+
+    let (code, out, err) = enroll(&secret, &device);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("urn:sig-share:device:camera-0042"), "{out}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(device.join("device.key")).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "the device key is the owner's alone");
+    }
+
+    // The device signs at capture: no login.
+    let (code, out, err) =
+        sig_share(&["sign", photo.to_str().unwrap(), "--as-device", device.to_str().unwrap(), "--trust-config", trust]);
+    assert_eq!(code, 0, "{out}{err}");
+    let signed = dir.path().join("shot.signed.jpg");
+    let (code, report) = stack.provenance(&signed);
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(report["steps"][0]["signer"], "urn:sig-share:device:camera-0042");
+    assert_eq!(report["steps"][0]["issuer"], format!("{}/devices", stack.url));
+    let (code, out, err) = sig_share(&[
+        "verify",
+        signed.to_str().unwrap(),
+        "--certificate-identity",
+        "urn:sig-share:device:camera-0042",
+        "--certificate-oidc-issuer",
+        &format!("{}/devices", stack.url),
+        "--trust-config",
+        trust,
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    // The statement in the log names the device too.
+    let read = sig_share_media::read(&signed, None, None).unwrap();
+    let bundle = read.manifests[0].provenance_bundle.as_ref().unwrap();
+    let statement: Value =
+        serde_json::from_slice(&base64_decode(bundle["dsseEnvelope"]["payload"].as_str().unwrap())).unwrap();
+    assert_eq!(statement["predicate"]["device"], "urn:sig-share:device:camera-0042");
+}
+
 /// The JPEG without its APP11 segments (where C2PA keeps its manifest): what a platform that
 /// strips metadata leaves of a signed photo.
 fn strip_app11(jpeg: &[u8]) -> Vec<u8> {

@@ -175,10 +175,14 @@ impl Stack {
         Ok(())
     }
 
-    /// Every route of the stack, with `issuers` trusted for tokens.
-    pub fn router(&self, issuers: Config) -> Router {
+    /// Every route of the stack, with `issuers` trusted for tokens, and devices enrolled on
+    /// `devices`' operator credential if given.
+    pub fn router(&self, issuers: Config, devices: Option<sig_share_ca::DeviceEnrollment>) -> Router {
         let verifier = TokenVerifier::new(issuers, HttpKeySource::default());
-        let service = CaService::new(verifier, self.ca.clone());
+        let service = match devices {
+            Some(devices) => CaService::with_devices(verifier, self.ca.clone(), devices),
+            None => CaService::new(verifier, self.ca.clone()),
+        };
         let trust = Arc::new(serde_json::to_string_pretty(&self.trust_config).expect("serialisable") + "\n");
         sig_share_log::http::routes(self.tlog.clone())
             .merge(sig_share_ca::http::router(service))

@@ -23,7 +23,7 @@ fn options(dir: &std::path::Path, url: &str) -> Options {
 }
 
 async fn serve(stack: &Stack, listener: tokio::net::TcpListener, options: &Options) {
-    let router = stack.router(options.issuers.clone());
+    let router = stack.router(options.issuers.clone(), None);
     stack.run_sequencers();
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
 }

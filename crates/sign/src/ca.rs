@@ -118,6 +118,51 @@ pub(crate) async fn request_certificate(
     Ok(issued)
 }
 
+/// Asks the CA at `ca` to certify a device's `key` as `device_id`, on the operator's secret.
+pub(crate) async fn request_device_certificate(
+    http: &reqwest::Client,
+    ca: &str,
+    operator_secret: &str,
+    device_id: &str,
+    key: &SoftwareKey,
+) -> Result<Issued, SignError> {
+    let url = http::join(ca, "/api/v2/deviceCert");
+    let proof = key.sign(device_id.as_bytes()).map_err(|e| SignError::Key(e.to_string()))?;
+    let pem = der::pem::encode_string("PUBLIC KEY", der::pem::LineEnding::LF, key.public_key_der())
+        .map_err(|e| SignError::Key(e.to_string()))?;
+    let body = serde_json::json!({
+        "deviceId": device_id,
+        "publicKey": { "algorithm": "ECDSA", "content": pem },
+        "proofOfPossession": BASE64.encode(proof),
+    });
+    let req = http.post(&url).timeout(TIMEOUT).bearer_auth(operator_secret).json(&body);
+    let answer = http::send(Service::CertificateAuthority, &url, req, MAX_ANSWER).await?;
+    if !(200..300).contains(&answer.status) {
+        let hint = match answer.status {
+            401 => Some("the operator's secret was not accepted: check the file given with --operator-secret-file"),
+            404 => Some("this CA does not enroll devices"),
+            _ => hint(&answer),
+        };
+        return Err(http::refused(Service::CertificateAuthority, &url, &answer, hint));
+    }
+    parse_answer(&answer.body, key).map_err(|detail| SignError::BadAnswer {
+        service: Service::CertificateAuthority,
+        url: url.clone(),
+        detail,
+    })
+}
+
+/// A certificate chain held already (a device's), for `key`: checked to be the key's.
+pub(crate) fn held(chain: Vec<Vec<u8>>, key: &SoftwareKey) -> Result<Issued, String> {
+    let leaf_der = chain.first().ok_or("an empty chain")?;
+    let leaf = Certificate::from_der(leaf_der).map_err(|e| format!("the leaf certificate: {e}"))?;
+    let spki = leaf.tbs_certificate().subject_public_key_info().to_der().map_err(|e| e.to_string())?;
+    if spki != key.public_key_der() {
+        return Err("the certificate is for another key".into());
+    }
+    Ok(Issued { identity: identity_of(&leaf)?, chain })
+}
+
 fn hint(answer: &Answer) -> Option<&'static str> {
     match answer.status {
         401 | 403 => Some(
@@ -145,13 +190,7 @@ fn parse_answer(body: &[u8], key: &SoftwareKey) -> Result<Issued, String> {
             chain.push(cert.to_der().map_err(|e| e.to_string())?);
         }
     }
-    let leaf_der = chain.first().ok_or("an empty chain")?;
-    let leaf = Certificate::from_der(leaf_der).map_err(|e| format!("the leaf certificate: {e}"))?;
-    let spki = leaf.tbs_certificate().subject_public_key_info().to_der().map_err(|e| e.to_string())?;
-    if spki != key.public_key_der() {
-        return Err("the certificate is for another key than the one sent".into());
-    }
-    Ok(Issued { identity: identity_of(&leaf)?, chain })
+    held(chain, key)
 }
 
 /// The SAN and issuer of a Fulcio-style certificate.

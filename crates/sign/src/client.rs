@@ -111,6 +111,24 @@ impl SigningClient {
     async fn sign(&self, token: &IdentityToken, content: Content<'_>) -> Result<Signed, SignError> {
         self.certify(token).await?.sign(content).await
     }
+
+    /// Enrolls a device: the CA certifies `key` as `device_id` on the operator's secret.
+    /// Returns the device certificate chain, leaf first, DER.
+    pub async fn enroll_device(
+        &self,
+        operator_secret: &str,
+        device_id: &str,
+        key: &SoftwareKey,
+    ) -> Result<Vec<Vec<u8>>, SignError> {
+        Ok(ca::request_device_certificate(&self.http, &self.services.ca, operator_secret, device_id, key).await?.chain)
+    }
+
+    /// A session with a key and certificate held already (a device's), instead of a fresh
+    /// ephemeral pair: signs, time-stamps and logs as any session does.
+    pub fn session_with(&self, key: SoftwareKey, chain: Vec<Vec<u8>>) -> Result<Session, SignError> {
+        let issued = ca::held(chain, &key).map_err(SignError::Key)?;
+        Ok(Session { client: self.clone(), key, issued })
+    }
 }
 
 /// One ephemeral key and its certificate. Dropping the session drops the key.

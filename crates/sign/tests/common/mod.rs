@@ -70,7 +70,7 @@ pub async fn start() -> TestStack {
     idp_config.device_poll_interval = Duration::from_secs(1);
     idp_config.clock = clock.clone();
     let idp = Arc::new(sig_share_dev_idp::DevIdp::new(idp_config).unwrap());
-    let router = sig_share_dev_idp::mount(stack.router(issuers), idp);
+    let router = sig_share_dev_idp::mount(stack.router(issuers, None), idp);
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
     stack.log_genesis().await.unwrap();
     TestStack { url, issuer, trust: stack.trust_config.clone(), clock, dir }

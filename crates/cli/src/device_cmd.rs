@@ -1,0 +1,96 @@
+//! `sig-share device`: a device (a camera, a phone, a recorder) and its long-lived key.
+//! `enroll` makes the key and has the CA certify it on the operator's secret; `sig-share sign
+//! --as-device DIR` then signs with it instead of a person's login.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use sig_share_pki::{KeyAlgorithm, SoftwareKey};
+use sig_share_sign::SigningClient;
+
+/// The device's key in its directory (PKCS#8 PEM, owner-only).
+const KEY_FILE: &str = "device.key";
+/// The device's certificate chain in its directory (PEM, leaf first).
+const CHAIN_FILE: &str = "device.pem";
+
+/// `sig-share device …`.
+#[derive(Subcommand, Debug)]
+pub enum DeviceCommand {
+    /// Make a device key and have the CA certify it (for a year) on the operator's secret.
+    Enroll(EnrollArgs),
+}
+
+/// `sig-share device enroll`.
+#[derive(Args, Debug)]
+pub struct EnrollArgs {
+    /// The device's ID (its serial number, say): letters, digits, `.`, `_`, `-`.
+    #[arg(long, value_name = "ID")]
+    pub id: String,
+    /// A file holding the operator's enrollment secret (`serve --dev` writes one to
+    /// DATA/device-operator.secret).
+    #[arg(long, value_name = "PATH")]
+    pub operator_secret_file: PathBuf,
+    /// Where to keep the device's key and certificate [default: ./device-ID].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// The trust config naming the CA [default: the pinned one].
+    #[arg(long, value_name = "PATH")]
+    pub trust_config: Option<PathBuf>,
+}
+
+/// Runs `sig-share device …`.
+pub fn run(command: DeviceCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        DeviceCommand::Enroll(args) => enroll(&args),
+    }
+}
+
+fn enroll(args: &EnrollArgs) -> anyhow::Result<ExitCode> {
+    let dir = args.out.clone().unwrap_or_else(|| PathBuf::from(format!("device-{}", args.id)));
+    anyhow::ensure!(
+        !dir.join(KEY_FILE).exists(),
+        "{} already holds a device key: enroll into another --out",
+        dir.display()
+    );
+    let secret = std::fs::read_to_string(&args.operator_secret_file)
+        .with_context(|| format!("reading the operator secret {}", args.operator_secret_file.display()))?;
+    let secret = secret.trim();
+    anyhow::ensure!(
+        !secret.is_empty() && secret.chars().all(|c| c.is_ascii_graphic()),
+        "the operator secret in {} must be one line of printable ASCII",
+        args.operator_secret_file.display()
+    );
+    let (config, services) = crate::sign_cmd::load_trust(args.trust_config.as_deref())?;
+    let key = SoftwareKey::generate(KeyAlgorithm::EcdsaP256Sha256)?;
+    let client = SigningClient::new(services)?.trusting(config.trusted_root);
+    let rt = tokio::runtime::Runtime::new()?;
+    let chain = rt.block_on(client.enroll_device(secret, &args.id, &key)).context("enrolling the device")?;
+    crate::files::write_private(&dir.join(KEY_FILE), key.to_pkcs8_pem().as_bytes())?;
+    let pem: String = chain.iter().map(|der| crate::media_cmd::der_to_pem(der)).collect();
+    crate::files::write_atomically(&dir.join(CHAIN_FILE), pem.as_bytes())?;
+    let session = client.session_with(key, chain)?;
+    let identity = session.identity();
+    println!("Enrolled {} as {}", args.id, identity.subject);
+    println!("  issuer      {}", identity.issuer.as_deref().unwrap_or("(none)"));
+    println!("  key         {} (keep it on the device)", dir.join(KEY_FILE).display());
+    println!("  certificate {}", dir.join(CHAIN_FILE).display());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A device's key and certificate chain, from its directory.
+pub fn load(dir: &Path) -> anyhow::Result<(SoftwareKey, Vec<Vec<u8>>)> {
+    let key_path = dir.join(KEY_FILE);
+    let key = std::fs::read_to_string(&key_path)
+        .with_context(|| format!("reading {} (enroll with `sig-share device enroll`)", key_path.display()))?;
+    let key = SoftwareKey::from_pkcs8_pem(&key).with_context(|| format!("the key in {}", key_path.display()))?;
+    let chain_path = dir.join(CHAIN_FILE);
+    let pem = std::fs::read_to_string(&chain_path).with_context(|| format!("reading {}", chain_path.display()))?;
+    let chain = sig_share_pki::chain_from_pem(&pem)
+        .with_context(|| format!("the certificates in {}", chain_path.display()))?
+        .iter()
+        .map(der::Encode::to_der)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((key, chain))
+}
