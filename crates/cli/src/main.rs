@@ -59,6 +59,9 @@ enum Command {
     /// Sign a file: log in, get a ten-minute certificate, sign, time-stamp and log the signature,
     /// and write a sigstore bundle.
     Sign(sign_cmd::SignArgs),
+    /// Sign a photo, video or sound file at capture as an enrolled device (`--as-device DIR`):
+    /// `sign` with the device's key, no login, digitalCapture.
+    Capture(sign_cmd::SignArgs),
     /// Sign an edit of a signed photo, video or sound file: the parent becomes its ingredient and
     /// the log links the new entry to the parent's.
     Edit(media_cmd::EditArgs),
@@ -102,6 +105,7 @@ fn main() -> ExitCode {
         Command::Log(cmd) => log_cmd::run(cmd),
         Command::Demo(args) => demo::run(args),
         Command::Sign(args) => sign_cmd::run_sign(args),
+        Command::Capture(args) => media_cmd::run_capture(args),
         Command::SignBundle(args) => sign_cmd::run_sign_bundle(args),
         Command::Verify(args) => verify_cmd::run(args),
         Command::Edit(args) => media_cmd::run_edit(args),

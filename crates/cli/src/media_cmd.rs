@@ -17,6 +17,17 @@ use crate::sign_cmd::SignArgs;
 pub use crate::media_judge::{judge, run_provenance, run_verify};
 pub use crate::media_sign::{run_edit, sign, sign_media};
 
+/// `sig-share capture`: `sign` as an enrolled device.
+pub fn run_capture(args: SignArgs) -> anyhow::Result<std::process::ExitCode> {
+    if args.media.as_device.is_none() {
+        anyhow::bail!("capture signs as a device: pass --as-device DIR (enroll one with `sig-share device enroll`)");
+    }
+    if !is_media(&args.file) || args.media.blob {
+        anyhow::bail!("capture signs photos, video and sound with a C2PA manifest; {} is not one", args.file.display());
+    }
+    sign(&args, &args.media, None)
+}
+
 /// Exit status for "checked, and it does not hold".
 pub(crate) const NOT_VERIFIED: u8 = 1;
 

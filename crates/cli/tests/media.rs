@@ -485,8 +485,17 @@ async fn a_device_enrolled_on_the_operators_secret_signs_at_capture_and_is_named
     }
 
     // The device signs at capture: no login.
-    let (code, out, err) =
-        sig_share(&["sign", photo.to_str().unwrap(), "--as-device", device.to_str().unwrap(), "--trust-config", trust]);
+    let (code, _, err) = sig_share(&["capture", photo.to_str().unwrap(), "--trust-config", trust]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--as-device"), "{err}");
+    let (code, out, err) = sig_share(&[
+        "capture",
+        photo.to_str().unwrap(),
+        "--as-device",
+        device.to_str().unwrap(),
+        "--trust-config",
+        trust,
+    ]);
     assert_eq!(code, 0, "{out}{err}");
     let signed = dir.path().join("shot.signed.jpg");
     let (code, report) = stack.provenance(&signed);
