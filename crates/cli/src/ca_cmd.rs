@@ -49,11 +49,11 @@ fn env_pin(uri: &Pkcs11Uri) -> Option<String> {
     if uri.has_pin() { None } else { std::env::var(PIN_ENV).ok() }
 }
 
-/// Opens a signing key named by a PKCS#11 URI.
-pub fn open_token_key(uri: &str) -> anyhow::Result<Arc<dyn Signer>> {
-    let parsed: Pkcs11Uri = uri.parse().context("--ca-key")?;
+/// Opens a signing key named by a PKCS#11 URI; `what` names it in errors ("the CA key").
+pub fn open_token_key(uri: &str, what: &str) -> anyhow::Result<Arc<dyn Signer>> {
+    let parsed: Pkcs11Uri = uri.parse().with_context(|| format!("the PKCS#11 URI of {what}"))?;
     let pin = env_pin(&parsed);
     let key = Pkcs11Signer::open_uri(&parsed, pin.as_deref())
-        .with_context(|| format!("opening the CA key {parsed} (set {PIN_ENV} or add pin-source to the URI)"))?;
+        .with_context(|| format!("opening {what} {parsed} (set {PIN_ENV} or add pin-source to the URI)"))?;
     Ok(Arc::new(key))
 }

@@ -4,14 +4,17 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use sig_share_pki::{KeyAlgorithm, SoftwareKey};
+use sig_share_pki::{KeyAlgorithm, Signer, SoftwareKey};
 use sig_share_sign::SigningClient;
 
 /// The device's key in its directory (PKCS#8 PEM, owner-only).
 const KEY_FILE: &str = "device.key";
+/// Or, for a key in a PKCS#11 token, the key's URI (the key never leaves the token).
+const PKCS11_FILE: &str = "device.pkcs11";
 /// The device's certificate chain in its directory (PEM, leaf first).
 const CHAIN_FILE: &str = "device.pem";
 
@@ -38,6 +41,11 @@ pub struct EnrollArgs {
     /// The trust config naming the CA [default: the pinned one].
     #[arg(long, value_name = "PATH")]
     pub trust_config: Option<PathBuf>,
+    /// Use a P-256 key in a PKCS#11 token (a secure element's stand-in) instead of a key file,
+    /// as an RFC 7512 URI (`pkcs11:token=T;object=K?module-path=…`); make it with
+    /// `sig-share ca keygen URI`. The PIN comes from the URI's pin-source or $SIG_SHARE_PKCS11_PIN.
+    #[arg(long, value_name = "URI")]
+    pub pkcs11: Option<String>,
 }
 
 /// Runs `sig-share device …`.
@@ -50,7 +58,7 @@ pub fn run(command: DeviceCommand) -> anyhow::Result<ExitCode> {
 fn enroll(args: &EnrollArgs) -> anyhow::Result<ExitCode> {
     let dir = args.out.clone().unwrap_or_else(|| PathBuf::from(format!("device-{}", args.id)));
     anyhow::ensure!(
-        !dir.join(KEY_FILE).exists(),
+        !dir.join(KEY_FILE).exists() && !dir.join(PKCS11_FILE).exists(),
         "{} already holds a device key: enroll into another --out",
         dir.display()
     );
@@ -63,28 +71,59 @@ fn enroll(args: &EnrollArgs) -> anyhow::Result<ExitCode> {
         args.operator_secret_file.display()
     );
     let (config, services) = crate::sign_cmd::load_trust(args.trust_config.as_deref())?;
-    let key = SoftwareKey::generate(KeyAlgorithm::EcdsaP256Sha256)?;
+    let (key, software): (Arc<dyn Signer>, Option<String>) = match &args.pkcs11 {
+        Some(uri) => (crate::ca_cmd::open_token_key(uri, "the device key")?, None),
+        None => {
+            let key = SoftwareKey::generate(KeyAlgorithm::EcdsaP256Sha256)?;
+            let pem = key.to_pkcs8_pem();
+            (Arc::new(key), Some(pem))
+        }
+    };
+    anyhow::ensure!(key.algorithm() == KeyAlgorithm::EcdsaP256Sha256, "the device key must be ECDSA P-256");
     let client = SigningClient::new(services)?.trusting(config.trusted_root);
     let rt = tokio::runtime::Runtime::new()?;
-    let chain = rt.block_on(client.enroll_device(secret, &args.id, &key)).context("enrolling the device")?;
-    crate::files::write_private(&dir.join(KEY_FILE), key.to_pkcs8_pem().as_bytes())?;
+    let chain = rt.block_on(client.enroll_device(secret, &args.id, key.as_ref())).context("enrolling the device")?;
+    let key_place = match (&software, &args.pkcs11) {
+        (Some(pem), _) => {
+            crate::files::write_private(&dir.join(KEY_FILE), pem.as_bytes())?;
+            format!("{} (keep it on the device)", dir.join(KEY_FILE).display())
+        }
+        (None, Some(uri)) => {
+            crate::files::write_atomically(&dir.join(PKCS11_FILE), uri.as_bytes())?;
+            format!("in the PKCS#11 token ({})", dir.join(PKCS11_FILE).display())
+        }
+        (None, None) => unreachable!("a key is either made here or named by --pkcs11"),
+    };
     let pem: String = chain.iter().map(|der| crate::media_cmd::der_to_pem(der)).collect();
     crate::files::write_atomically(&dir.join(CHAIN_FILE), pem.as_bytes())?;
     let session = client.session_with(key, chain)?;
     let identity = session.identity();
     println!("Enrolled {} as {}", args.id, identity.subject);
     println!("  issuer      {}", identity.issuer.as_deref().unwrap_or("(none)"));
-    println!("  key         {} (keep it on the device)", dir.join(KEY_FILE).display());
+    println!("  key         {key_place}");
     println!("  certificate {}", dir.join(CHAIN_FILE).display());
     Ok(ExitCode::SUCCESS)
 }
 
-/// A device's key and certificate chain, from its directory.
-pub fn load(dir: &Path) -> anyhow::Result<(SoftwareKey, Vec<Vec<u8>>)> {
+/// An enrolled device: its key (a key file's, or one in a PKCS#11 token) and its certificate
+/// chain, leaf first, DER.
+pub struct Device {
+    pub key: Arc<dyn Signer>,
+    pub chain: Vec<Vec<u8>>,
+}
+
+/// The device enrolled into `dir`.
+pub fn load(dir: &Path) -> anyhow::Result<Device> {
     let key_path = dir.join(KEY_FILE);
-    let key = std::fs::read_to_string(&key_path)
-        .with_context(|| format!("reading {} (enroll with `sig-share device enroll`)", key_path.display()))?;
-    let key = SoftwareKey::from_pkcs8_pem(&key).with_context(|| format!("the key in {}", key_path.display()))?;
+    let uri_path = dir.join(PKCS11_FILE);
+    let key: Arc<dyn Signer> = if uri_path.is_file() {
+        let uri = std::fs::read_to_string(&uri_path).with_context(|| format!("reading {}", uri_path.display()))?;
+        crate::ca_cmd::open_token_key(uri.trim(), "the device key")?
+    } else {
+        let key = std::fs::read_to_string(&key_path)
+            .with_context(|| format!("reading {} (enroll with `sig-share device enroll`)", key_path.display()))?;
+        Arc::new(SoftwareKey::from_pkcs8_pem(&key).with_context(|| format!("the key in {}", key_path.display()))?)
+    };
     let chain_path = dir.join(CHAIN_FILE);
     let pem = std::fs::read_to_string(&chain_path).with_context(|| format!("reading {}", chain_path.display()))?;
     let chain = sig_share_pki::chain_from_pem(&pem)
@@ -92,5 +131,5 @@ pub fn load(dir: &Path) -> anyhow::Result<(SoftwareKey, Vec<Vec<u8>>)> {
         .iter()
         .map(der::Encode::to_der)
         .collect::<Result<Vec<_>, _>>()?;
-    Ok((key, chain))
+    Ok(Device { key, chain })
 }

@@ -200,7 +200,7 @@ pub fn sign_media(args: &SignArgs, media: &MediaArgs, edit: Option<(&Path, &[Str
             actions,
             digital_source_type: source_type,
             parents,
-            device: device.as_ref().map(|(_, chain)| device_name(chain)),
+            device: device.as_ref().map(|d| device_name(&d.chain)),
             tool: format!("sig-share {}", env!("CARGO_PKG_VERSION")),
         },
     );
@@ -209,9 +209,9 @@ pub fn sign_media(args: &SignArgs, media: &MediaArgs, edit: Option<(&Path, &[Str
     let http = sig_share_sign::http_client()?;
     let (session, how) = match device {
         // A device signs with its own key and certificate: nobody logs in.
-        Some((key, chain)) => {
+        Some(device) => {
             let client = SigningClient::with_http(services, http).trusting(config.trusted_root);
-            (client.session_with(key, chain)?, "as the device".to_owned())
+            (client.session_with(device.key, device.chain)?, "as the device".to_owned())
         }
         None => {
             let (token, source) = rt.block_on(crate::sign_cmd::identity_token(args, &services, &http))?;

@@ -126,7 +126,7 @@ pub async fn start(args: &ServeArgs) -> anyhow::Result<Started> {
     let public_url = args.at.public_url(false)?;
     let (config, oidc_url) = issuers(args, &public_url)?;
     let ca_key = match &args.ca_key {
-        Some(uri) => Some(crate::ca_cmd::open_token_key(uri)?),
+        Some(uri) => Some(crate::ca_cmd::open_token_key(uri, "the CA key (--ca-key)")?),
         None => None,
     };
     let options = Options {

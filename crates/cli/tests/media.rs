@@ -521,6 +521,50 @@ async fn a_device_enrolled_on_the_operators_secret_signs_at_capture_and_is_named
     assert_eq!(statement["predicate"]["device"], "urn:sig-share:device:camera-0042");
 }
 
+#[tokio::test]
+async fn a_device_key_in_a_pkcs11_token_enrolls_and_signs_without_leaving_it() {
+    let Some(module) = sig_share_testdata::softhsm2_module() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let stack = Stack::start(dir.path()).await;
+    let Some(photo) = sample(dir.path(), "c2pa-rs/IMG_0003.jpg", "shot.jpg") else { return };
+    let env = common::softhsm_token(dir.path(), "camera");
+    let uri = format!("pkcs11:token=camera;object=device?module-path={}", module.display());
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_sig-share"))
+            .args(args)
+            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .output()
+            .unwrap();
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(out.status.success(), "sig-share {args:?}: {text}");
+        text
+    };
+    run(&["ca", "keygen", &uri]);
+    let device = dir.path().join("camera");
+    let secret = dir.path().join("data/device-operator.secret");
+    let trust = stack.trust.to_str().unwrap();
+    let out = run(&[
+        "device",
+        "enroll",
+        "--id",
+        "camera-hsm",
+        "--pkcs11",
+        &uri,
+        "--operator-secret-file",
+        secret.to_str().unwrap(),
+        "--out",
+        device.to_str().unwrap(),
+        "--trust-config",
+        trust,
+    ]);
+    assert!(out.contains("PKCS#11 token"), "{out}");
+    assert!(!device.join("device.key").exists(), "the key stays in the token");
+    run(&["capture", photo.to_str().unwrap(), "--as-device", device.to_str().unwrap(), "--trust-config", trust]);
+    let (code, report) = stack.provenance(&dir.path().join("shot.signed.jpg"));
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(report["steps"][0]["signer"], "urn:sig-share:device:camera-hsm");
+}
+
 /// The JPEG without its APP11 segments (where C2PA keeps its manifest): what a platform that
 /// strips metadata leaves of a signed photo.
 fn strip_app11(jpeg: &[u8]) -> Vec<u8> {

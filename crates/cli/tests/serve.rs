@@ -133,27 +133,11 @@ async fn certificate(url: &str, email: &str) -> Value {
     answer
 }
 
-/// A SoftHSM2 token in `dir` labelled `label` with user PIN 1234; the environment that selects it.
-fn softhsm_token(dir: &std::path::Path, label: &str) -> Vec<(String, String)> {
-    let tokens = dir.join("tokens");
-    std::fs::create_dir_all(&tokens).unwrap();
-    let conf = dir.join("softhsm2.conf");
-    std::fs::write(&conf, format!("directories.tokendir = {}\nobjectstore.backend = file\n", tokens.display()))
-        .unwrap();
-    let out = Command::new("softhsm2-util")
-        .args(["--init-token", "--free", "--label", label, "--pin", "1234", "--so-pin", "5678"])
-        .env("SOFTHSM2_CONF", &conf)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    vec![("SOFTHSM2_CONF".into(), conf.display().to_string()), ("SIG_SHARE_PKCS11_PIN".into(), "1234".into())]
-}
-
 #[tokio::test]
 async fn the_ca_key_can_live_in_a_pkcs11_token() {
     let Some(module) = sig_share_testdata::softhsm2_module() else { return };
     let dir = tempfile::tempdir().unwrap();
-    let env = softhsm_token(dir.path(), "ca");
+    let env = common::softhsm_token(dir.path(), "ca");
     let envs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let uri = format!("pkcs11:token=ca;object=sig-share-ca?module-path={}", module.display());
 

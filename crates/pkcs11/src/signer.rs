@@ -296,8 +296,11 @@ impl Signer for Pkcs11Signer {
     }
 
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, PkiError> {
-        let digest = self.algorithm.digest(message);
-        let raw = self.sign_digest(&digest).map_err(|e| {
+        self.sign_prehashed(&self.algorithm.digest(message))
+    }
+
+    fn sign_prehashed(&self, digest: &[u8]) -> Result<Vec<u8>, PkiError> {
+        let raw = self.sign_digest(digest).map_err(|e| {
             tracing::warn!(token = %self.token, key = %self.key_label, error = %e, "PKCS#11 signing failed");
             PkiError::Signing(format!("PKCS#11 token {:?}, key {:?}: {e}", self.token, self.key_label))
         })?;

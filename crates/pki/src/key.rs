@@ -81,6 +81,10 @@ pub trait Signer: Send + Sync + std::fmt::Debug {
     /// Signs `message` (hashing it inside with the algorithm's hash) and returns the ASN.1 DER
     /// `ECDSA-Sig-Value`, the form X.509, CMS and sigstore bundles carry.
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, PkiError>;
+
+    /// Signs a digest the caller computed with the algorithm's hash (ECDSA prehash), DER, as
+    /// [`sign`](Self::sign) answers: how a large file's signature is made without holding it.
+    fn sign_prehashed(&self, digest: &[u8]) -> Result<Vec<u8>, PkiError>;
 }
 
 /// An ECDSA key held in process memory (aws-lc-rs).
@@ -181,6 +185,10 @@ impl Signer for SoftwareKey {
             .sign(&SystemRandom::new(), message)
             .map_err(|_| PkiError::Signing("ECDSA signing failed".into()))?;
         Ok(sig.as_ref().to_vec())
+    }
+
+    fn sign_prehashed(&self, digest: &[u8]) -> Result<Vec<u8>, PkiError> {
+        self.sign_digest(digest)
     }
 }
 

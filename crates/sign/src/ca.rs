@@ -124,7 +124,7 @@ pub(crate) async fn request_device_certificate(
     ca: &str,
     operator_secret: &str,
     device_id: &str,
-    key: &SoftwareKey,
+    key: &dyn Signer,
 ) -> Result<Issued, SignError> {
     let url = http::join(ca, "/api/v2/deviceCert");
     let proof = key.sign(device_id.as_bytes()).map_err(|e| SignError::Key(e.to_string()))?;
@@ -153,7 +153,7 @@ pub(crate) async fn request_device_certificate(
 }
 
 /// A certificate chain held already (a device's), for `key`: checked to be the key's.
-pub(crate) fn held(chain: Vec<Vec<u8>>, key: &SoftwareKey) -> Result<Issued, String> {
+pub(crate) fn held(chain: Vec<Vec<u8>>, key: &dyn Signer) -> Result<Issued, String> {
     let leaf_der = chain.first().ok_or("an empty chain")?;
     let leaf = Certificate::from_der(leaf_der).map_err(|e| format!("the leaf certificate: {e}"))?;
     let spki = leaf.tbs_certificate().subject_public_key_info().to_der().map_err(|e| e.to_string())?;
@@ -174,7 +174,7 @@ fn hint(answer: &Answer) -> Option<&'static str> {
     }
 }
 
-fn parse_answer(body: &[u8], key: &SoftwareKey) -> Result<Issued, String> {
+fn parse_answer(body: &[u8], key: &dyn Signer) -> Result<Issued, String> {
     let resp: SigningCertResponse =
         serde_json::from_slice(body).map_err(|e| format!("not a signingCert response: {e}"))?;
     let pems = match (resp.signed_certificate_embedded_sct, resp.signed_certificate_detached_sct) {

@@ -2,6 +2,8 @@
 //! entry, and the bundle that carries them. The order is sigstore-python's (CA, TSA, log), so a
 //! refusal by the CA costs nothing in the log.
 
+use std::sync::Arc;
+
 use sig_share_pki::{KeyAlgorithm, Signer, SoftwareKey};
 use sig_share_verify::bundle::{
     Bundle, DsseEnvelope, DsseSignature, MessageDigest, MessageSignature, RawBytes, Rfc3161Timestamp,
@@ -105,7 +107,7 @@ impl SigningClient {
         // the session.
         let key = SoftwareKey::generate(KeyAlgorithm::EcdsaP256Sha256).map_err(|e| SignError::Key(e.to_string()))?;
         let issued = ca::request_certificate(&self.http, &self.services.ca, token, &key).await?;
-        Ok(Session { client: self.clone(), key, issued })
+        Ok(Session { client: self.clone(), key: Arc::new(key), issued })
     }
 
     async fn sign(&self, token: &IdentityToken, content: Content<'_>) -> Result<Signed, SignError> {
@@ -118,15 +120,15 @@ impl SigningClient {
         &self,
         operator_secret: &str,
         device_id: &str,
-        key: &SoftwareKey,
+        key: &dyn Signer,
     ) -> Result<Vec<Vec<u8>>, SignError> {
         Ok(ca::request_device_certificate(&self.http, &self.services.ca, operator_secret, device_id, key).await?.chain)
     }
 
     /// A session with a key and certificate held already (a device's), instead of a fresh
     /// ephemeral pair: signs, time-stamps and logs as any session does.
-    pub fn session_with(&self, key: SoftwareKey, chain: Vec<Vec<u8>>) -> Result<Session, SignError> {
-        let issued = ca::held(chain, &key).map_err(SignError::Key)?;
+    pub fn session_with(&self, key: Arc<dyn Signer>, chain: Vec<Vec<u8>>) -> Result<Session, SignError> {
+        let issued = ca::held(chain, key.as_ref()).map_err(SignError::Key)?;
         Ok(Session { client: self.clone(), key, issued })
     }
 }
@@ -135,7 +137,7 @@ impl SigningClient {
 #[derive(Debug)]
 pub struct Session {
     client: SigningClient,
-    key: SoftwareKey,
+    key: Arc<dyn Signer>,
     issued: ca::Issued,
 }
 
@@ -179,7 +181,7 @@ impl Session {
 
         let (signature, logged_digest, message_signature, dsse_envelope) = match content {
             Content::Digest(sha) => {
-                let signature = key.sign_digest(sha).map_err(|e| SignError::Key(e.to_string()))?;
+                let signature = key.sign_prehashed(sha).map_err(|e| SignError::Key(e.to_string()))?;
                 let ms = MessageSignature {
                     message_digest: Some(MessageDigest { algorithm: "SHA2_256".into(), digest: sha.to_vec() }),
                     signature: signature.clone(),

@@ -107,3 +107,19 @@ pub fn run(cmd: &mut Command) -> (bool, String) {
     let out = cmd.output().unwrap();
     (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
 }
+
+/// A SoftHSM2 token in `dir` labelled `label` with user PIN 1234; the environment that selects it.
+pub fn softhsm_token(dir: &std::path::Path, label: &str) -> Vec<(String, String)> {
+    let tokens = dir.join("tokens");
+    std::fs::create_dir_all(&tokens).unwrap();
+    let conf = dir.join("softhsm2.conf");
+    std::fs::write(&conf, format!("directories.tokendir = {}\nobjectstore.backend = file\n", tokens.display()))
+        .unwrap();
+    let out = Command::new("softhsm2-util")
+        .args(["--init-token", "--free", "--label", label, "--pin", "1234", "--so-pin", "5678"])
+        .env("SOFTHSM2_CONF", &conf)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    vec![("SOFTHSM2_CONF".into(), conf.display().to_string()), ("SIG_SHARE_PKCS11_PIN".into(), "1234".into())]
+}
