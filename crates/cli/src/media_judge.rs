@@ -37,6 +37,9 @@ pub struct Step {
     /// The sig-share log entry, when the step has one and it verified.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub log_index: Option<u64>,
+    /// The device that signed, as the verified statement names it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device: Option<String>,
     /// Why this step's sig-share evidence does not hold.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub problem: Option<String>,
@@ -93,17 +96,19 @@ pub fn judge(
             digital_source_type: manifest.actions.iter().find_map(|a| a.digital_source_type.clone()),
             tool: manifest.claim_generator.clone(),
             log_index: None,
+            device: None,
             problem: None,
         };
         // Every step's evidence is checked; only the newest must also be whom the user expects.
         let step_policy = if depth == 0 { policy.unwrap_or(&anyone) } else { &anyone };
         match &manifest.provenance_bundle {
             Some(bundle) => match check_step(bundle, &manifest.signer_chain_pem, step_policy, &root, now) {
-                Ok((signer, issuer, time, index)) => {
-                    step.signer = signer;
-                    step.issuer = Some(issuer);
-                    step.signed_at = time.or(step.signed_at);
-                    step.log_index = Some(index);
+                Ok(evidence) => {
+                    step.signer = evidence.identity;
+                    step.issuer = Some(evidence.issuer);
+                    step.signed_at = evidence.time.or(step.signed_at);
+                    step.log_index = Some(evidence.log_index);
+                    step.device = evidence.device;
                 }
                 Err(e) => step.problem = Some(e),
             },
@@ -143,15 +148,26 @@ fn codes(report: &Report) -> String {
     if codes.is_empty() { "no reason given".into() } else { codes.join(", ") }
 }
 
+/// What a step's verified sig-share evidence establishes.
+struct Evidence {
+    identity: String,
+    issuer: String,
+    /// The time stamp's time.
+    time: Option<String>,
+    log_index: u64,
+    /// The device the statement names.
+    device: Option<String>,
+}
+
 /// Verifies one step's provenance bundle under `policy` and ties it to the claim's signer: the
-/// same ten-minute certificate must have signed both. Returns (identity, issuer, time, log index).
+/// same certificate must have signed both.
 fn check_step(
     bundle: &serde_json::Value,
     claim_chain_pem: &str,
     policy: &Policy,
     root: &TrustedRoot,
     now: i64,
-) -> Result<(String, String, Option<String>, u64), String> {
+) -> Result<Evidence, String> {
     let bundle =
         Bundle::from_json(bundle.to_string().as_bytes()).map_err(|e| format!("the sig-share assertion: {e}"))?;
     let envelope = bundle.dsse_envelope.as_ref().ok_or("the sig-share assertion holds no provenance statement")?;
@@ -172,7 +188,7 @@ fn check_step(
     let time =
         verified.times.iter().find(|t| matches!(t.source, TimeSource::Timestamp(_))).map(|t| format_rfc3339(t.time));
     let index = verified.log_entries.first().map(|e| e.index).ok_or("the provenance statement is not logged")?;
-    Ok((identity, issuer, time, index))
+    Ok(Evidence { identity, issuer, time, log_index: index, device: statement.predicate.device })
 }
 
 /// `sig-share provenance`.
@@ -332,6 +348,9 @@ pub fn print_outcome(file: &Path, outcome: &MediaOutcome, json: bool) -> anyhow:
         }
         if let Some(i) = step.log_index {
             writeln!(out, "     log entry {i} (inclusion proof verified)")?;
+        }
+        if let Some(device) = &step.device {
+            writeln!(out, "     device: {device}")?;
         }
         if let Some(p) = &step.problem {
             writeln!(out, "     problem: {p}")?;

@@ -502,6 +502,7 @@ async fn a_device_enrolled_on_the_operators_secret_signs_at_capture_and_is_named
     assert_eq!(code, 0, "{report:#}");
     assert_eq!(report["steps"][0]["signer"], "urn:sig-share:device:camera-0042");
     assert_eq!(report["steps"][0]["issuer"], format!("{}/devices", stack.url));
+    assert_eq!(report["steps"][0]["device"], "urn:sig-share:device:camera-0042");
     let (code, out, err) = sig_share(&[
         "verify",
         signed.to_str().unwrap(),
