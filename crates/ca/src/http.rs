@@ -65,15 +65,34 @@ async fn signing_cert<K: KeySource>(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let body = match body {
-        Ok(b) => b,
-        Err(e) => return error(e.status(), 3, e.body_text()),
-    };
-    let bearer = match bearer(&headers) {
-        Ok(b) => b,
-        Err(response) => return response,
-    };
-    match ca.signing_cert(&body, bearer, SystemTime::now()).await {
+    match request_parts(&headers, body) {
+        Ok((body, bearer)) => answer(ca.signing_cert(&body, bearer, SystemTime::now()).await),
+        Err(response) => response,
+    }
+}
+
+async fn device_cert<K: KeySource>(
+    State(ca): State<Arc<CaService<K>>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    match request_parts(&headers, body) {
+        Ok((body, bearer)) => answer(ca.device_cert(&body, bearer, SystemTime::now()).await),
+        Err(response) => response,
+    }
+}
+
+/// A certificate request's body and `Authorization: Bearer` token, or the answer to a request
+/// too malformed to read.
+#[allow(clippy::result_large_err)]
+fn request_parts(headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> Result<(Bytes, Option<&str>), Response> {
+    let body = body.map_err(|e| error(e.status(), 3, e.body_text()))?;
+    Ok((body, bearer(headers)?))
+}
+
+/// An issued chain as Fulcio answers it (`201`, `signedCertificateEmbeddedSct`), or the error.
+fn answer(result: Result<Vec<x509_cert::Certificate>, CaError>) -> Response {
+    match result {
         Ok(chain) => {
             let certificates = chain.iter().map(sig_share_pki::certificate_to_pem).collect();
             let resp =
@@ -96,30 +115,6 @@ fn bearer(headers: &HeaderMap) -> Result<Option<&str>, Response> {
             }
         },
         Some(Err(_)) => Err(error(StatusCode::BAD_REQUEST, 3, "the Authorization header is not ASCII".into())),
-    }
-}
-
-async fn device_cert<K: KeySource>(
-    State(ca): State<Arc<CaService<K>>>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    let body = match body {
-        Ok(b) => b,
-        Err(e) => return error(e.status(), 3, e.body_text()),
-    };
-    let bearer = match bearer(&headers) {
-        Ok(b) => b,
-        Err(response) => return response,
-    };
-    match ca.device_cert(&body, bearer, SystemTime::now()).await {
-        Ok(chain) => {
-            let certificates = chain.iter().map(sig_share_pki::certificate_to_pem).collect();
-            let resp =
-                SigningCertResponse { signed_certificate_embedded_sct: EmbeddedSct { chain: Chain { certificates } } };
-            (StatusCode::CREATED, axum::Json(resp)).into_response()
-        }
-        Err(e) => ca_error(e),
     }
 }
 
