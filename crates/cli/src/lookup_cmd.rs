@@ -66,10 +66,7 @@ pub fn run(args: LookupArgs) -> anyhow::Result<ExitCode> {
         ArtifactArg::Sha256(d) => (format!("sha256:{}", hex::encode(d)), d),
     };
     let path = args.trust_config.clone().map_or_else(crate::trust_cmd::default_path, Ok)?;
-    let text = std::fs::read_to_string(&path).with_context(|| {
-        format!("reading the trust config {} (pin one with `sig-share trust pin URL`)", path.display())
-    })?;
-    let config = ClientTrustConfig::from_json(&text).with_context(|| format!("in {}", path.display()))?;
+    let config = crate::sign_cmd::read_trust_config(&path)?;
     let now = sig_share_sign::unix_now();
     let log = match &args.log {
         Some(url) => url.trim_end_matches('/').to_owned(),

@@ -108,17 +108,18 @@ ingredients (an earlier edit whose signature no longer holds) are shown too.
 Exit status: 0 when every step verifies and the signer is trusted, 1 when something does not hold
 (the reason is printed), 2 when the file could not be read.";
 
-/// Where trust comes from for media.
+/// Where trust comes from, for `verify` and `provenance`.
 #[derive(Args, Debug, Clone, Default)]
 pub struct TrustArgs {
-    /// A trusted_root.json [default: the pinned trust config's].
+    /// Trust this sigstore TrustedRoot JSON instead of the pinned trust config.
     #[arg(long, value_name = "PATH", conflicts_with = "trust_config")]
     pub trusted_root: Option<PathBuf>,
-    /// A ClientTrustConfig file [default: the pinned one].
+    /// Trust this ClientTrustConfig [default: the pinned one, see `sig-share trust show`].
     #[arg(long, value_name = "PATH")]
     pub trust_config: Option<PathBuf>,
-    /// PEM files of further C2PA trust anchors (e.g. the C2PA trust list and TSA trust list),
-    /// repeatable; also $SIG_SHARE_C2PA_TRUST (paths separated by ':').
+    /// Media: PEM files of further C2PA trust anchors (e.g. the C2PA trust list and its TSA
+    /// list), repeatable; also $SIG_SHARE_C2PA_TRUST (paths separated by ':'). The trusted
+    /// root's own CA and TSA are always anchors.
     #[arg(long = "c2pa-trust", value_name = "PEM")]
     pub c2pa_trust: Vec<PathBuf>,
 }

@@ -232,12 +232,7 @@ pub fn run_verify(args: &crate::verify_cmd::VerifyArgs, file: &Path) -> anyhow::
         "--certificate-oidc-issuer",
     )?;
     let policy = Policy::Identity { identity, issuer };
-    let trust = TrustArgs {
-        trusted_root: args.trusted_root.clone(),
-        trust_config: args.trust_config.clone(),
-        c2pa_trust: args.c2pa_trust.clone(),
-    };
-    match judge(file, args.manifest.as_deref(), &trust, Some(&policy))? {
+    match judge(file, args.manifest.as_deref(), &args.trust, Some(&policy))? {
         Ok(outcome) => {
             print_outcome(file, &outcome, args.json)?;
             Ok(if outcome.problem.is_none() { ExitCode::SUCCESS } else { ExitCode::from(NOT_VERIFIED) })

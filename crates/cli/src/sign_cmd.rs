@@ -293,7 +293,7 @@ fn read_text(path: &Path) -> anyhow::Result<String> {
     std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))
 }
 
-fn read_trust_config(path: &Path) -> anyhow::Result<ClientTrustConfig> {
+pub(crate) fn read_trust_config(path: &Path) -> anyhow::Result<ClientTrustConfig> {
     let text = std::fs::read_to_string(path).with_context(|| {
         format!(
             "reading the trust config {} (pin one with `sig-share trust pin URL`, or pass --trust-config)",

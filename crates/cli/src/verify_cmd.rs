@@ -47,16 +47,9 @@ pub struct VerifyArgs {
     /// Verify a managed-key signature with this PEM public key instead of an identity.
     #[arg(long, value_name = "PEM")]
     pub key: Option<PathBuf>,
-    /// Trust this sigstore TrustedRoot JSON instead of the pinned trust config.
-    #[arg(long, value_name = "PATH", conflicts_with = "trust_config")]
-    pub trusted_root: Option<PathBuf>,
-    /// Trust this ClientTrustConfig (default: the pinned one, see `sig-share trust show`).
-    #[arg(long, value_name = "PATH")]
-    pub trust_config: Option<PathBuf>,
-    /// Media: PEM files of further C2PA trust anchors (the C2PA trust list, its TSA list),
-    /// repeatable; also $SIG_SHARE_C2PA_TRUST. The trusted root's own CA and TSA are always anchors.
-    #[arg(long = "c2pa-trust", value_name = "PEM")]
-    pub c2pa_trust: Vec<PathBuf>,
+    /// The trusted root (and, for media, the further C2PA trust anchors).
+    #[command(flatten)]
+    pub trust: crate::media_cmd::TrustArgs,
     /// Media: read the manifest from this .c2pa sidecar [default: FILE.c2pa when it exists].
     #[arg(long, value_name = "PATH")]
     pub manifest: Option<PathBuf>,
@@ -121,7 +114,7 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
             Policy::Identity { identity, issuer }
         }
     };
-    let root = load_root(args.trusted_root.as_deref(), args.trust_config.as_deref())?;
+    let root = load_root(args.trust.trusted_root.as_deref(), args.trust.trust_config.as_deref())?;
     let outcome = judge(&bundle_path, &artifact, &policy, &root)?;
     let name = match &artifact {
         ArtifactArg::File(f) => f.display().to_string(),
