@@ -191,22 +191,9 @@ pub fn sign_media(args: &SignArgs, media: &MediaArgs, edit: Option<(&Path, &[Str
     let anchors = anchors(&config.trusted_root, &media.c2pa_trust)?;
     let device = media.as_device.as_deref().map(crate::device_cmd::load).transpose()?;
     let digest = crate::artifact::sha256_file(&args.file)?;
-    let name = args.file.file_name().and_then(|n| n.to_str()).unwrap_or("media").to_owned();
-    let statement = Statement::new(
-        &name,
-        &digest,
-        Provenance {
-            format: format.mime().into(),
-            actions,
-            digital_source_type: source_type,
-            parents,
-            device: device.as_ref().map(|d| device_name(&d.chain)),
-            tool: format!("sig-share {}", env!("CARGO_PKG_VERSION")),
-        },
-    );
-
     let rt = tokio::runtime::Runtime::new()?;
     let http = sig_share_sign::http_client()?;
+    let signs_as_device = device.is_some();
     let (session, how) = match device {
         // A device signs with its own key and certificate: nobody logs in.
         Some(device) => {
@@ -225,6 +212,20 @@ pub fn sign_media(args: &SignArgs, media: &MediaArgs, edit: Option<(&Path, &[Str
     };
     let session = Arc::new(session);
     let doing = || format!("signing {} ({how})", args.file.display());
+    let name = args.file.file_name().and_then(|n| n.to_str()).unwrap_or("media").to_owned();
+    let statement = Statement::new(
+        &name,
+        &digest,
+        Provenance {
+            format: format.mime().into(),
+            actions,
+            digital_source_type: source_type,
+            parents,
+            // The device as its certificate names it.
+            device: signs_as_device.then(|| session.identity().subject.clone()),
+            tool: format!("sig-share {}", env!("CARGO_PKG_VERSION")),
+        },
+    );
     // The statement (the story, logged over its DSSE encoding) and the content digest itself
     // (what the log's digest index files it under, so bytes whose manifest was stripped can be
     // looked up), signed with the one certificate and logged together.
@@ -265,27 +266,6 @@ pub fn sign_media(args: &SignArgs, media: &MediaArgs, edit: Option<(&Path, &[Str
         content_index: content.log_index,
         output: embedded.path,
     })
-}
-
-/// The device a certificate names (its SAN), for the statement.
-fn device_name(chain: &[Vec<u8>]) -> String {
-    use der::Decode;
-    chain
-        .first()
-        .and_then(|der| sig_share_pki::x509_cert::Certificate::from_der(der).ok())
-        .and_then(|cert| {
-            let (_, san) = cert
-                .tbs_certificate()
-                .get_extension::<sig_share_pki::x509_cert::ext::pkix::SubjectAltName>()
-                .ok()??;
-            san.0.iter().find_map(|n| match n {
-                sig_share_pki::x509_cert::ext::pkix::name::GeneralName::UniformResourceIdentifier(u) => {
-                    Some(u.to_string())
-                }
-                _ => None,
-            })
-        })
-        .unwrap_or_else(|| "an enrolled device".into())
 }
 
 /// `sig-share edit`.
