@@ -227,14 +227,24 @@ const IDENTITY_EXPIRY_CODES: [&str; 2] = ["signingCredential.expired", "cawg.x50
 /// certificate, the same one that signed the claim, was valid. Such an expiry (and only expiry,
 /// and only when both signatures name the same certificate and the claim has a time) is moved to
 /// the informational codes; a claim signature that fails for any reason still fails.
-struct IdentityExpiry {
+struct IdentityExpiry<'r> {
+    reader: &'r Reader,
     /// Manifest labels whose identity assertions were signed by the claim's certificate, in a
-    /// claim that carries a time stamp.
-    same_certificate: Vec<String>,
+    /// claim that carries a time stamp: worked out (from the whole store's JSON report) only
+    /// when an expiry is actually reported, which a fresh file never has.
+    same_certificate: std::cell::OnceCell<Vec<String>>,
 }
 
-impl IdentityExpiry {
-    fn of(reader: &Reader) -> IdentityExpiry {
+impl<'r> IdentityExpiry<'r> {
+    fn of(reader: &'r Reader) -> IdentityExpiry<'r> {
+        IdentityExpiry { reader, same_certificate: std::cell::OnceCell::new() }
+    }
+
+    fn same_certificate(&self) -> &[String] {
+        self.same_certificate.get_or_init(|| Self::signed_by_claim_certificate(self.reader))
+    }
+
+    fn signed_by_claim_certificate(reader: &Reader) -> Vec<String> {
         let json: serde_json::Value = serde_json::from_str(&reader.json()).unwrap_or_default();
         let mut same_certificate = Vec::new();
         for (label, manifest) in json["manifests"].as_object().into_iter().flatten() {
@@ -259,7 +269,7 @@ impl IdentityExpiry {
                 same_certificate.push(label.clone());
             }
         }
-        IdentityExpiry { same_certificate }
+        same_certificate
     }
 
     /// Whether `status` is the expiry of an identity assertion signed with its claim's
@@ -268,7 +278,7 @@ impl IdentityExpiry {
         let Some(url) = status.url.as_deref() else { return false };
         IDENTITY_EXPIRY_CODES.contains(&status.code.as_str())
             && url.contains("/c2pa.assertions/cawg.identity")
-            && self.same_certificate.iter().any(|label| url.contains(&format!("/c2pa/{label}/")))
+            && self.same_certificate().iter().any(|label| url.contains(&format!("/c2pa/{label}/")))
     }
 }
 
