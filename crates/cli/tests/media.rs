@@ -48,6 +48,20 @@ impl Stack {
         }
     }
 
+    /// An edit of `parent` as `email`: copies it to `edited` (the "edited" file), signs that with
+    /// `parent` as its ingredient and `actions`; the summary and the signed copy's path.
+    async fn edit(&self, email: &str, parent: &Path, edited: &Path, actions: &[&str]) -> (Value, PathBuf) {
+        std::fs::copy(parent, edited).unwrap();
+        let mut args = vec!["edit", "--parent", parent.to_str().unwrap()];
+        for action in actions {
+            args.extend(["--action", action]);
+        }
+        args.push(edited.to_str().unwrap());
+        let summary = self.sign(email, &args).await.unwrap();
+        let output = PathBuf::from(summary["output"].as_str().unwrap());
+        (summary, output)
+    }
+
     /// `sig-share verify FILE --json` requiring `email`: exit code and the report.
     fn verify(&self, file: &Path, email: &str) -> (i32, Value) {
         let (code, out, err) = sig_share(&[
@@ -232,34 +246,10 @@ async fn an_edit_chain_of_three_identities_verifies_step_by_step() {
         .await;
     // `edit` needs the edited file: it is an argument like sign's.
     assert!(crop_summary.is_err(), "edit without a FILE is refused");
-    std::fs::copy(&captured, &crop).unwrap();
-    let cropped = stack
-        .sign(
-            "bob@example.com",
-            &["edit", "--parent", captured.to_str().unwrap(), "--action", "c2pa.cropped", crop.to_str().unwrap()],
-        )
-        .await
-        .unwrap();
-    let cropped_path = PathBuf::from(cropped["output"].as_str().unwrap());
+    let (cropped, cropped_path) = stack.edit("bob@example.com", &captured, &crop, &["c2pa.cropped"]).await;
     let graded = dir.path().join("graded.jpg");
-    std::fs::copy(&cropped_path, &graded).unwrap();
-    let final_summary = stack
-        .sign(
-            "carol@example.com",
-            &[
-                "edit",
-                "--parent",
-                cropped_path.to_str().unwrap(),
-                "--action",
-                "c2pa.color_adjustments",
-                "--action",
-                "c2pa.filtered",
-                graded.to_str().unwrap(),
-            ],
-        )
-        .await
-        .unwrap();
-    let last = PathBuf::from(final_summary["output"].as_str().unwrap());
+    let (final_summary, last) =
+        stack.edit("carol@example.com", &cropped_path, &graded, &["c2pa.color_adjustments", "c2pa.filtered"]).await;
 
     let (code, report) = stack.provenance(&last);
     assert_eq!(code, 0, "{report:#}");
@@ -302,26 +292,8 @@ async fn a_broken_signature_two_edits_back_is_reported_to_the_person() {
     let Some(broken) = sample(dir.path(), "public-testfiles/adobe-20220124-E-sig-CA.jpg", "found.jpg") else {
         return;
     };
-    let first = dir.path().join("first.jpg");
-    std::fs::copy(&broken, &first).unwrap();
-    let one = stack
-        .sign(
-            "bob@example.com",
-            &["edit", "--parent", broken.to_str().unwrap(), "--action", "c2pa.cropped", first.to_str().unwrap()],
-        )
-        .await
-        .unwrap();
-    let one = PathBuf::from(one["output"].as_str().unwrap());
-    let second = dir.path().join("second.jpg");
-    std::fs::copy(&one, &second).unwrap();
-    let two = stack
-        .sign(
-            "bob@example.com",
-            &["edit", "--parent", one.to_str().unwrap(), "--action", "c2pa.resized", second.to_str().unwrap()],
-        )
-        .await
-        .unwrap();
-    let two = PathBuf::from(two["output"].as_str().unwrap());
+    let (_, one) = stack.edit("bob@example.com", &broken, &dir.path().join("first.jpg"), &["c2pa.cropped"]).await;
+    let (_, two) = stack.edit("bob@example.com", &one, &dir.path().join("second.jpg"), &["c2pa.resized"]).await;
 
     let (code, report) = stack.verify(&two, "bob@example.com");
     assert_eq!(code, 1, "{report:#}");
