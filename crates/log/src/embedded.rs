@@ -2,7 +2,8 @@
 //!
 //! ```text
 //! DATA/
-//!   log/            the tlog-tiles tree (checkpoint, tile/…): publish it with any static server
+//!   log/            the tlog-tiles tree (checkpoint, tile/…): publish it with any static server;
+//!                   statements/ holds the statements entries sign (see `statements`)
 //!   log.pub         the log's public key as a note verifier key (origin+keyid+key)
 //!   state/
 //!     state.redb    tree head, deduplication, digest index

@@ -6,7 +6,7 @@ use std::sync::Mutex;
 
 use sig_share_tlog::Hash;
 
-use crate::storage::{Commit, ObjectStore, StateStore, StorageError, TreeHead};
+use crate::storage::{Commit, Filed, ObjectStore, StateStore, StorageError, TreeHead};
 
 /// How an injected write fails.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -151,6 +151,10 @@ impl<S: StateStore> StateStore for Faulty<S> {
 
     fn lookup(&self, key: &[u8], limit: usize) -> Result<Vec<u64>, StorageError> {
         self.inner.lookup(key, limit)
+    }
+
+    fn file(&self, filed: &[Filed]) -> Result<(), StorageError> {
+        self.inner.file(filed)
     }
 
     fn find_many(&self, queries: &[(Vec<u8>, Hash)]) -> Result<Vec<Option<u64>>, StorageError> {

@@ -6,6 +6,9 @@
 //! | `GET /api/v2/checkpoint` | the signed checkpoint (tlog-tiles) |
 //! | `GET /api/v2/tile/<L>/<N>[.p/<W>]`, `GET /api/v2/tile/entries/<N>[.p/<W>]` | tiles and entry bundles |
 //! | `GET /api/v1/index/sha256:<hex>` | the entries that name an artifact digest, with inclusion proofs |
+//! | `POST /api/v1/statements` | keep an in-toto statement (a DSSE envelope) that a logged entry signs |
+//! | `GET /api/v1/statements/entry/<index>` | the statement entry `index` signs, with the entry and its proof |
+//! | `GET /api/v1/statements/subject/sha256:<hex>` | the statements about an artifact digest, each with its entry |
 //! | `GET /metrics`, `GET /healthz` | Prometheus metrics, health |
 //!
 //! Every error is JSON in grpc-gateway's shape, `{"code": <gRPC code>, "message": "…", "details": []}`,
@@ -21,10 +24,11 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Serialize;
-use sig_share_tlog::{TileId, TileKind};
+use sig_share_tlog::{Hash, TileId, TileKind};
 
-use crate::log::{Log, Logged, NewEntry, SubmitError};
+use crate::log::{Log, Logged, NewEntry, Published, SubmitError};
 use crate::rekor::{self, TransparencyLogEntry};
+use crate::statements::{self, StatementError, StoredStatement};
 
 /// The prefix of the Rekor v2 and tlog-tiles routes.
 pub const API_PREFIX: &str = "/api/v2";
@@ -51,6 +55,9 @@ pub fn routes(log: Log) -> Router {
         .route("/api/v2/checkpoint", get(checkpoint))
         .route("/api/v2/tile/{*path}", get(tile))
         .route("/api/v1/index/{digest}", get(index))
+        .route("/api/v1/statements", post(add_statement))
+        .route("/api/v1/statements/entry/{index}", get(statement_for_entry))
+        .route("/api/v1/statements/subject/{digest}", get(statements_about))
         .route("/metrics", get(metrics))
         .route("/healthz", get(health))
         .layer(DefaultBodyLimit::max(rekor::MAX_REQUEST_BYTES))
@@ -205,37 +212,63 @@ struct IndexAnswer {
     truncated: bool,
 }
 
+/// Entry `index` with its inclusion proof against `published`, and its body. Blocking.
+fn proven(
+    log: &Log,
+    log_id: &[u8; 32],
+    published: &Published,
+    index: u64,
+) -> Result<(TransparencyLogEntry, Vec<u8>), String> {
+    let tiles = log.stores().tiles.as_ref();
+    let body =
+        crate::check::read_entry(tiles, log.config().format, index, published.size).map_err(|e| e.to_string())?;
+    let proof = published.inclusion_proof(index, tiles).map_err(|e| e.to_string())?;
+    let entry = TransparencyLogEntry::hashedrekord(
+        log_id,
+        index,
+        &body,
+        published.size,
+        &published.root,
+        &proof,
+        &published.checkpoint,
+    );
+    Ok((entry, body))
+}
+
+/// Runs a blocking lookup and answers it as JSON, hiding storage details from clients.
+async fn answer_blocking<T: Serialize + Send + 'static>(
+    what: &'static str,
+    f: impl FnOnce() -> Result<T, String> + Send + 'static,
+) -> Response {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(Ok(a)) => axum::Json(a).into_response(),
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "{what} failed");
+            error(StatusCode::INTERNAL_SERVER_ERROR, 13, format!("{what} failed"))
+        }
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, 13, e.to_string()),
+    }
+}
+
+fn bad_digest(digest: &str) -> Response {
+    error(
+        StatusCode::BAD_REQUEST,
+        3,
+        format!("expected sha256:<64 hex digits> (or sha384, sha512), got {:?}", truncated(digest)),
+    )
+}
+
 async fn index(State(app): State<App>, Path(digest): Path<String>) -> Response {
-    let Some(key) = rekor::parse_digest_key(&digest) else {
-        return error(
-            StatusCode::BAD_REQUEST,
-            3,
-            format!("expected sha256:<64 hex digits> (or sha384, sha512), got {:?}", truncated(&digest)),
-        );
-    };
-    let log = app.log.clone();
-    let log_id = app.log_id.clone();
-    let answer = tokio::task::spawn_blocking(move || -> Result<IndexAnswer, String> {
-        let published = log.latest();
-        let mut indices = log.lookup(&key, MAX_INDEX_RESULTS + 1).map_err(|e| e.to_string())?;
+    let Some(key) = rekor::parse_digest_key(&digest) else { return bad_digest(&digest) };
+    answer_blocking("index lookup", move || {
+        let published = app.log.latest();
+        let mut indices = app.log.lookup(&key, MAX_INDEX_RESULTS + 1).map_err(|e| e.to_string())?;
         let truncated = indices.len() > MAX_INDEX_RESULTS;
         indices.truncate(MAX_INDEX_RESULTS);
-        let tiles = log.stores().tiles.as_ref();
-        let mut entries = Vec::with_capacity(indices.len());
-        for i in indices {
-            let body = crate::check::read_entry(tiles, app.log.config().format, i, published.size)
-                .map_err(|e| e.to_string())?;
-            let proof = published.inclusion_proof(i, tiles).map_err(|e| e.to_string())?;
-            entries.push(TransparencyLogEntry::hashedrekord(
-                &log_id,
-                i,
-                &body,
-                published.size,
-                &published.root,
-                &proof,
-                &published.checkpoint,
-            ));
-        }
+        let entries = indices
+            .into_iter()
+            .map(|i| proven(&app.log, &app.log_id, &published, i).map(|(entry, _)| entry))
+            .collect::<Result<_, _>>()?;
         Ok(IndexAnswer {
             digest: rekor::display_key(&key),
             tree_size: published.size.to_string(),
@@ -244,15 +277,116 @@ async fn index(State(app): State<App>, Path(digest): Path<String>) -> Response {
             truncated,
         })
     })
-    .await;
-    match answer {
-        Ok(Ok(a)) => axum::Json(a).into_response(),
-        Ok(Err(e)) => {
-            tracing::error!(error = %e, "index lookup failed");
-            error(StatusCode::INTERNAL_SERVER_ERROR, 13, "index lookup failed".into())
+    .await
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Accepted {
+    digest: String,
+    log_indices: Vec<String>,
+}
+
+async fn add_statement(State(app): State<App>, body: Result<Bytes, BytesRejection>) -> Response {
+    let body = match body {
+        Ok(b) => b,
+        Err(e) => return error(e.status(), 3, e.body_text()),
+    };
+    let log = app.log.clone();
+    match tokio::task::spawn_blocking(move || statements::accept(&log, &body)).await {
+        Ok(Ok(accepted)) => (
+            StatusCode::CREATED,
+            axum::Json(Accepted {
+                digest: format!("sha256:{}", Hash(accepted.pae_sha256).to_hex()),
+                log_indices: accepted.indices.iter().map(u64::to_string).collect(),
+            }),
+        )
+            .into_response(),
+        Ok(Err(e @ StatementError::TooLarge(_))) => error(StatusCode::PAYLOAD_TOO_LARGE, 3, e.to_string()),
+        Ok(Err(e @ (StatementError::Malformed(_) | StatementError::NotInToto(_)))) => {
+            error(StatusCode::BAD_REQUEST, 3, e.to_string())
+        }
+        Ok(Err(e @ StatementError::NotLogged(_))) => error(StatusCode::BAD_REQUEST, 9, e.to_string()),
+        Ok(Err(e @ (StatementError::Storage(_) | StatementError::Tiles(_)))) => {
+            tracing::error!(error = %e, "storing a statement failed");
+            error(StatusCode::INTERNAL_SERVER_ERROR, 13, "storing the statement failed".into())
         }
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, 13, e.to_string()),
     }
+}
+
+/// A statement with the entry that signs it.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SignedStatement {
+    log_entry: TransparencyLogEntry,
+    statement: StoredStatement,
+}
+
+/// Entry `index` and the statement it signs, if the store has one. Blocking.
+fn signed_statement(app: &App, published: &Published, index: u64) -> Result<Option<SignedStatement>, String> {
+    let (log_entry, body) = proven(&app.log, &app.log_id, published, index)?;
+    let statement = statements::for_entry(&app.log, &body).map_err(|e| e.to_string())?;
+    Ok(statement.map(|statement| SignedStatement { log_entry, statement }))
+}
+
+async fn statement_for_entry(State(app): State<App>, Path(index): Path<String>) -> Response {
+    let Ok(index) = index.parse::<u64>() else {
+        return error(StatusCode::BAD_REQUEST, 3, format!("not a log index: {:?}", truncated(&index)));
+    };
+    let found = tokio::task::spawn_blocking(move || {
+        let published = app.log.latest();
+        if index >= published.size {
+            return Ok(None);
+        }
+        signed_statement(&app, &published, index)
+    })
+    .await;
+    match found {
+        Ok(Ok(Some(s))) => axum::Json(s).into_response(),
+        Ok(Ok(None)) => error(StatusCode::NOT_FOUND, 5, format!("no statement is kept for entry {index}")),
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, index, "reading a statement failed");
+            error(StatusCode::INTERNAL_SERVER_ERROR, 13, "reading the statement failed".into())
+        }
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, 13, e.to_string()),
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct StatementsAnswer {
+    subject: String,
+    tree_size: String,
+    checkpoint: String,
+    entries: Vec<SignedStatement>,
+    truncated: bool,
+}
+
+async fn statements_about(State(app): State<App>, Path(digest): Path<String>) -> Response {
+    let key = match rekor::parse_digest_key(&digest) {
+        Some(key) if key.starts_with(b"sha256:") => key,
+        _ => return bad_digest(&digest),
+    };
+    answer_blocking("statement lookup", move || {
+        let published = app.log.latest();
+        let subject = statements::subject_key(&key[b"sha256:".len()..]);
+        let mut indices = app.log.lookup(&subject, MAX_INDEX_RESULTS + 1).map_err(|e| e.to_string())?;
+        let truncated = indices.len() > MAX_INDEX_RESULTS;
+        indices.truncate(MAX_INDEX_RESULTS);
+        let mut entries = Vec::with_capacity(indices.len());
+        for i in indices {
+            entries.extend(signed_statement(&app, &published, i)?);
+        }
+        Ok(StatementsAnswer {
+            subject: rekor::display_key(&key),
+            tree_size: published.size.to_string(),
+            checkpoint: published.checkpoint.to_string(),
+            entries,
+            truncated,
+        })
+    })
+    .await
 }
 
 async fn metrics(State(app): State<App>) -> Response {

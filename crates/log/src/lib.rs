@@ -7,6 +7,7 @@
 //! - [`format`]: what a log's entries are (tlog-tiles entries, or static-ct-api certificate
 //!   leaves stamped at sequencing) and extra checkpoint signatures;
 //! - [`rekor`]: the hashedrekord 0.0.2 request, its signature check and the entry body;
+//!   [`statements`]: the in-toto statements that entries sign, kept whole and filed by subject;
 //! - [`http`]: the HTTP API; [`metrics`]: Prometheus metrics; [`check`]: the offline fsck.
 
 pub mod check;
@@ -20,6 +21,7 @@ pub mod metrics;
 pub mod rekor;
 mod staging;
 pub mod state;
+pub mod statements;
 pub mod storage;
 pub mod tiles;
 

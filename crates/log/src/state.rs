@@ -6,7 +6,7 @@ use std::path::Path;
 use redb::{Database, ReadOnlyDatabase, ReadableDatabase, ReadableTable, TableDefinition};
 use sig_share_tlog::Hash;
 
-use crate::storage::{Commit, MAX_KEY_LEN, StateStore, StorageError, TreeHead};
+use crate::storage::{Commit, Filed, MAX_KEY_LEN, StateStore, StorageError, TreeHead};
 
 const HEAD: TableDefinition<&str, &[u8]> = TableDefinition::new("head");
 /// `len(key) ‖ key ‖ leaf hash` → index: an exact get deduplicates, a prefix range looks up.
@@ -29,6 +29,16 @@ fn record_key(key: &[u8], leaf: &[u8; 32]) -> Vec<u8> {
     k.extend_from_slice(key);
     k.extend_from_slice(leaf);
     k
+}
+
+fn insert_filed(table: &mut redb::Table<&[u8], u64>, filed: &[Filed]) -> Result<(), StorageError> {
+    for f in filed {
+        if f.key.is_empty() || f.key.len() > MAX_KEY_LEN {
+            return Err(StorageError::Corrupt(format!("entry {} has a key of {} bytes", f.index, f.key.len())));
+        }
+        table.insert(record_key(&f.key, &f.leaf.0).as_slice(), f.index).map_err(db_err)?;
+    }
+    Ok(())
 }
 
 /// A [`StateStore`] in a redb database.
@@ -121,15 +131,18 @@ impl StateStore for RedbStateStore {
                 return Err(StorageError::Conflict { expected, found });
             }
             head.insert(HEAD_KEY, commit.head.encode().as_slice()).map_err(db_err)?;
-            let mut filed = tx.open_table(FILED).map_err(db_err)?;
-            for f in commit.filed {
-                if f.key.is_empty() || f.key.len() > MAX_KEY_LEN {
-                    return Err(StorageError::Corrupt(format!("entry {} has a key of {} bytes", f.index, f.key.len())));
-                }
-                filed.insert(record_key(&f.key, &f.leaf.0).as_slice(), f.index).map_err(db_err)?;
-            }
+            insert_filed(&mut tx.open_table(FILED).map_err(db_err)?, commit.filed)?;
         }
         // redb's default durability is Immediate: commit returns once the data is on disk.
+        tx.commit().map_err(db_err)
+    }
+
+    fn file(&self, filed: &[Filed]) -> Result<(), StorageError> {
+        let Db::Writable(db) = &self.db else {
+            return Err(StorageError::Database("the state database is open read-only".into()));
+        };
+        let tx = db.begin_write().map_err(db_err)?;
+        insert_filed(&mut tx.open_table(FILED).map_err(db_err)?, filed)?;
         tx.commit().map_err(db_err)
     }
 
@@ -164,7 +177,6 @@ impl StateStore for RedbStateStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::storage::Filed;
 
     #[test]
     fn commit_is_compare_and_swap_and_survives_reopen() {

@@ -145,6 +145,10 @@ pub trait StateStore: Send + Sync + 'static {
     /// Up to `limit` indices of entries filed under `key`, in increasing order.
     fn lookup(&self, key: &[u8], limit: usize) -> Result<Vec<u64>, StorageError>;
 
+    /// Files entries already committed under more keys (a logged statement under its subjects'
+    /// digests), durably. Filing a record twice is harmless.
+    fn file(&self, filed: &[Filed]) -> Result<(), StorageError>;
+
     /// [`StateStore::find`] for many entries at once; stores may answer from one snapshot.
     fn find_many(&self, queries: &[(Vec<u8>, Hash)]) -> Result<Vec<Option<u64>>, StorageError> {
         queries.iter().map(|(k, leaf)| self.find(k, leaf)).collect()

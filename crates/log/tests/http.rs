@@ -224,3 +224,112 @@ async fn bad_input_is_refused_with_json_and_nothing_is_stored() {
     assert!(!dir.join("log/tile").exists());
     assert!(TileId::parse_path("tile/0/000.p/1").is_ok());
 }
+
+fn post_statement(envelope: &serde_json::Value) -> Request<Body> {
+    Request::post("/api/v1/statements")
+        .header("content-type", "application/json")
+        .body(Body::from(envelope.to_string()))
+        .unwrap()
+}
+
+/// An in-toto statement about `subject`, its DSSE envelope, and the PAE bytes an entry signs.
+fn statement_about(subject: &[u8; 32], note: &str) -> (serde_json::Value, Vec<u8>) {
+    let payload = serde_json::json!({
+        "_type": "https://in-toto.io/Statement/v1",
+        "subject": [{ "name": "photo.jpg", "digest": { "sha256": hex(subject) } }],
+        "predicateType": "https://example.com/note",
+        "predicate": { "note": note },
+    })
+    .to_string();
+    let kind = "application/vnd.in-toto+json";
+    let pae = [format!("DSSEv1 {} {kind} {} ", kind.len(), payload.len()).as_bytes(), payload.as_bytes()].concat();
+    let envelope = serde_json::json!({
+        "payloadType": kind,
+        "payload": STANDARD.encode(&payload),
+        "signatures": [{ "sig": "AA==" }],
+    });
+    (envelope, pae)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn statements_signed_by_entries_are_kept_and_found_by_subject() {
+    let (_g, dir) = tempdir();
+    let (_log, app) = serve(&dir);
+    let key = signer().verifier();
+    let client = Client::new();
+    let photo = [7u8; 32];
+    let (envelope, pae) = statement_about(&photo, "first");
+
+    // Not logged yet: refused, and nothing is filed.
+    let (status, _, body) = call(&app, post_statement(&envelope)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{}", String::from_utf8_lossy(&body));
+    let refusal: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert!(refusal["message"].as_str().unwrap().contains("log its signature first"), "{refusal}");
+
+    // Log a signature over its PAE (as DSSE over hashedrekord does), then keep it.
+    let (status, _, _) = call(&app, post(client.request(b"something else first").0)).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (request, pae_digest) = client.request(&pae);
+    let (status, _, _) = call(&app, post(request)).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, _, body) = call(&app, post_statement(&envelope)).await;
+    assert_eq!(status, StatusCode::CREATED, "{}", String::from_utf8_lossy(&body));
+    let accepted: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(accepted["digest"], format!("sha256:{}", hex(&pae_digest)));
+    assert_eq!(accepted["logIndices"], serde_json::json!(["1"]));
+    // Keeping it again changes nothing.
+    assert_eq!(call(&app, post_statement(&envelope)).await.0, StatusCode::CREATED);
+
+    // By entry: the entry with its proof, and the statement without signatures.
+    let (status, _, body) = call(&app, get("/api/v1/statements/entry/1")).await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    let found: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    let entry: TransparencyLogEntry = serde_json::from_value(found["logEntry"].clone()).unwrap();
+    assert_eq!(entry.verify(&key).unwrap(), 1);
+    assert_eq!(
+        found["statement"],
+        serde_json::json!({ "payloadType": envelope["payloadType"], "payload": envelope["payload"] })
+    );
+    for missing in ["/api/v1/statements/entry/0", "/api/v1/statements/entry/99"] {
+        let (status, _, body) = call(&app, get(missing)).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{missing}");
+        assert_eq!(serde_json::from_slice::<serde_json::Value>(&body).unwrap()["code"], 5);
+    }
+
+    // By subject: every kept statement about these bytes, and none about others.
+    let (envelope2, pae2) = statement_about(&photo, "second");
+    call(&app, post(client.request(&pae2).0)).await;
+    assert_eq!(call(&app, post_statement(&envelope2)).await.0, StatusCode::CREATED);
+    let (status, _, body) = call(&app, get(&format!("/api/v1/statements/subject/sha256:{}", hex(&photo)))).await;
+    assert_eq!(status, StatusCode::OK);
+    let about: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    let indices: Vec<&str> =
+        about["entries"].as_array().unwrap().iter().map(|e| e["logEntry"]["logIndex"].as_str().unwrap()).collect();
+    assert_eq!(indices, ["1", "2"]);
+    assert_eq!(about["entries"][1]["statement"]["payload"], envelope2["payload"]);
+    let (_, _, body) = call(&app, get(&format!("/api/v1/statements/subject/sha256:{}", hex(&[8; 32])))).await;
+    assert_eq!(serde_json::from_slice::<serde_json::Value>(&body).unwrap()["entries"], serde_json::json!([]));
+    // The digest index is unchanged by filing: the photo's digest names no hashedrekord entry.
+    let (_, _, body) = call(&app, get(&format!("/api/v1/index/sha256:{}", hex(&photo)))).await;
+    assert_eq!(serde_json::from_slice::<serde_json::Value>(&body).unwrap()["entries"], serde_json::json!([]));
+
+    // Bad input: 4xx with JSON, nothing kept.
+    let mut not_in_toto = envelope.clone();
+    not_in_toto["payloadType"] = "text/plain".into();
+    let oversized = serde_json::json!({ "payloadType": "application/vnd.in-toto+json", "payload": "A".repeat(70_000) });
+    for (bad, want) in [
+        (Body::from("not json"), StatusCode::BAD_REQUEST),
+        (Body::from(not_in_toto.to_string()), StatusCode::BAD_REQUEST),
+        (Body::from(oversized.to_string()), StatusCode::PAYLOAD_TOO_LARGE),
+    ] {
+        let req = Request::post("/api/v1/statements").body(bad).unwrap();
+        let (status, _, body) = call(&app, req).await;
+        assert_eq!(status, want, "{}", String::from_utf8_lossy(&body));
+        assert!(serde_json::from_slice::<serde_json::Value>(&body).unwrap()["message"].is_string());
+    }
+    for bad in
+        ["/api/v1/statements/entry/x", "/api/v1/statements/subject/sha512:00", "/api/v1/statements/subject/md5:00"]
+    {
+        assert_eq!(call(&app, get(bad)).await.0, StatusCode::BAD_REQUEST, "{bad}");
+    }
+}
