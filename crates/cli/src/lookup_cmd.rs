@@ -8,16 +8,14 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context;
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
+use std::fmt::Write as _;
+
 use clap::Args;
 use serde_json::{Value, json};
-use sig_share_verify::ClientTrustConfig;
-use sig_share_verify::bundle::Bundle;
-use sig_share_verify::policy::{Matcher, Policy};
 use sig_share_verify::time::format_rfc3339;
-use sig_share_verify::verdict::{self, Artifact, Signer, Verified};
+use sig_share_verify::verdict::{Signer, Verified};
+
+use crate::log_reads::{self, LogReader, LoggedStatement};
 
 use crate::artifact::ArtifactArg;
 
@@ -73,100 +71,102 @@ pub fn run(args: LookupArgs) -> anyhow::Result<ExitCode> {
         None => sig_share_sign::Services::from_signing_config(&config.signing_config, now)?.tlog,
     };
 
-    let url = format!("{log}/api/v1/index/sha256:{}", hex::encode(sha256));
-    let rt = tokio::runtime::Runtime::new()?;
-    let answer: Value = rt.block_on(async {
-        let response =
-            sig_share_sign::http_client()?.get(&url).send().await.with_context(|| format!("asking {log}"))?;
-        let status = response.status();
-        let body = response.text().await.with_context(|| format!("reading the answer of {log}"))?;
-        anyhow::ensure!(status.is_success(), "{log} answered {status}: {body}");
-        serde_json::from_str::<Value>(&body).with_context(|| format!("{log}'s answer is not JSON"))
-    })?;
-
-    let anyone = Policy::Identity { identity: Matcher::regex(".+")?, issuer: Matcher::regex(".*")? };
+    let reader = LogReader::new(&log)?;
+    let answer = reader.get(&format!("/api/v1/index/sha256:{}", hex::encode(sha256)))?.unwrap_or_default();
+    let root = &config.trusted_root;
     let found: Vec<Found> = answer["entries"]
         .as_array()
         .into_iter()
         .flatten()
         .map(|entry| Found {
             index: entry["logIndex"].as_str().and_then(|i| i.parse().ok()),
-            result: judge(entry, &sha256, &anyone, &config, now),
+            result: log_reads::verify_entry(entry, &sha256, &log_reads::anyone(), root, now),
         })
         .collect();
+    // The provenance statements about these bytes: what was done, with which tool or device.
+    // A log without sig-share's statement store has none to give.
+    let statements = reader.statements_about(&sha256, root, now).unwrap_or_else(|e| {
+        tracing::debug!(error = %e, "the log keeps no statements");
+        Vec::new()
+    });
     let truncated = answer["truncated"].as_bool().unwrap_or(false);
-    let verified = found.iter().filter(|f| f.result.is_ok()).count();
+    let verified = found.iter().filter(|f| f.result.is_ok()).count() + statements.iter().filter(|s| s.is_ok()).count();
 
     if args.json {
         let entries: Vec<Value> = found.iter().map(found_json).collect();
+        let statements: Vec<Value> = statements.iter().map(statement_json).collect();
         let out = json!({
             "artifact": name,
             "sha256": hex::encode(sha256),
             "log": log,
             "found": verified > 0,
             "entries": entries,
+            "statements": statements,
             "truncated": truncated,
         });
         println!("{}", serde_json::to_string_pretty(&out)?);
-    } else if found.is_empty() {
+    } else if found.is_empty() && statements.is_empty() {
         println!("{name}: the log at {log} knows nothing about these bytes");
         if crate::media_cmd::is_media(std::path::Path::new(&name)) {
             println!("  (a signed copy carrying its C2PA manifest is read with `sig-share provenance {name}`)");
         }
     } else {
-        println!("{name}: {} entr{} in {log}", found.len(), if found.len() == 1 { "y" } else { "ies" });
+        let mut out = String::new();
+        let n = found.len() + statements.len();
+        writeln!(out, "{name}: {n} entr{} in {log}", if n == 1 { "y" } else { "ies" })?;
         for f in &found {
             let index = f.index.map_or_else(|| "?".into(), |i| i.to_string());
             match &f.result {
                 Ok(v) => {
-                    let (who, issuer) = match &v.signer {
-                        Signer::Identity { identity, issuer, .. } => (identity.clone(), issuer.clone()),
-                        Signer::Key { kind } => (format!("a {kind} key"), String::new()),
-                    };
-                    let when = v.times.first().map(|t| format_rfc3339(t.time)).unwrap_or_default();
-                    println!("  ✓ entry {index}: signed by {who} ({issuer}) at {when}, inclusion proven");
+                    let (who, when) = signer_and_time(v);
+                    writeln!(out, "  ✓ entry {index}: signed by {who} at {when}, inclusion proven")?;
                 }
-                Err(reason) => println!("  ✗ entry {index}: not verified: {reason}"),
+                Err(reason) => writeln!(out, "  ✗ entry {index}: not verified: {reason}")?,
+            }
+        }
+        for s in &statements {
+            match s {
+                Ok(s) => {
+                    let (who, when) = signer_and_time(&s.verified);
+                    let p = &s.statement.predicate;
+                    writeln!(out, "  ✓ entry {}: provenance: {} by {who} at {when}", s.index, p.actions.join(", "))?;
+                    if let Some(device) = &p.device {
+                        writeln!(out, "      device: {device}")?;
+                    }
+                    for parent in &p.parents {
+                        let at = parent.log_index.map(|i| format!(" (log entry {i})")).unwrap_or_default();
+                        writeln!(out, "      made from sha256:{}{at}", parent.digest.sha256)?;
+                    }
+                }
+                Err(reason) => writeln!(out, "  ✗ a provenance statement: not verified: {reason}")?,
             }
         }
         if truncated {
-            println!("  (the log returned only the first entries)");
+            writeln!(out, "  (the log returned only the first entries)")?;
         }
+        print!("{}", crate::media_judge::terminal_safe(&out));
     }
     Ok(if verified > 0 { ExitCode::SUCCESS } else { ExitCode::from(NOT_FOUND) })
 }
 
-/// Verifies one entry of the index's answer as what it says: a hashedrekord over `sha256` by a
-/// keyless certificate, proven in a trusted log.
-fn judge(
-    entry: &Value,
-    sha256: &[u8; 32],
-    policy: &Policy,
-    config: &ClientTrustConfig,
-    now: i64,
-) -> Result<Verified, String> {
-    let body = entry["canonicalizedBody"].as_str().ok_or("the entry has no body")?;
-    let body: Value = STANDARD
-        .decode(body)
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .ok_or("the entry's body is not base64 JSON")?;
-    let spec = &body["spec"]["hashedRekordV002"];
-    let signature = spec["signature"]["content"].as_str().ok_or("the entry is not a hashedrekord 0.0.2")?;
-    let certificate = spec["signature"]["verifier"]["x509Certificate"]["rawBytes"]
-        .as_str()
-        .ok_or("the entry is signed with a managed key, not a keyless certificate")?;
-    let bundle = json!({
-        "mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json",
-        "verificationMaterial": { "certificate": { "rawBytes": certificate }, "tlogEntries": [entry] },
-        "messageSignature": {
-            "messageDigest": { "algorithm": "SHA2_256", "digest": STANDARD.encode(sha256) },
-            "signature": signature,
-        },
-    });
-    let bundle = Bundle::from_json(bundle.to_string().as_bytes()).map_err(|e| e.to_string())?;
-    verdict::verify_logged(&bundle, &Artifact::from_sha256(*sha256), policy, &config.trusted_root, now)
-        .map_err(|e| e.to_string())
+/// Who signed (identity and issuer) and when, by the certificate's SCT.
+fn signer_and_time(v: &Verified) -> (String, String) {
+    let who = match &v.signer {
+        Signer::Identity { identity, issuer, .. } => format!("{identity} ({issuer})"),
+        Signer::Key { kind } => format!("a {kind} key"),
+    };
+    (who, v.times.first().map(|t| format_rfc3339(t.time)).unwrap_or_default())
+}
+
+fn statement_json(s: &Result<LoggedStatement, String>) -> Value {
+    match s {
+        Ok(s) => {
+            let mut v = found_json(&Found { index: Some(s.index), result: Ok(s.verified.clone()) });
+            v["statement"] = serde_json::to_value(&s.statement).unwrap_or_default();
+            v
+        }
+        Err(reason) => json!({ "verified": false, "reason": reason }),
+    }
 }
 
 fn found_json(f: &Found) -> Value {

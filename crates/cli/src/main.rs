@@ -18,6 +18,7 @@ mod files;
 mod listen;
 mod log_cmd;
 mod log_demo;
+mod log_reads;
 mod lookup_cmd;
 mod media_cmd;
 mod media_judge;

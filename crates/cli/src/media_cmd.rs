@@ -95,6 +95,13 @@ pub struct ProvenanceArgs {
     pub manifest: Option<PathBuf>,
     #[command(flatten)]
     pub trust: TrustArgs,
+    /// The transparency log to ask for parents that are not embedded [default: the trust
+    /// config's].
+    #[arg(long, value_name = "URL", conflicts_with = "offline")]
+    pub log: Option<String>,
+    /// Never ask the log: show only what the file carries.
+    #[arg(long)]
+    pub offline: bool,
     /// Print JSON on stdout.
     #[arg(long)]
     pub json: bool,
@@ -104,6 +111,11 @@ const PROVENANCE_AFTER_HELP: &str = "\
 Shows every step from this file back to its capture: who signed, when, which actions, with which
 tool, and each sig-share step's log entry, verified against the pinned trusted root. Failures inside
 ingredients (an earlier edit whose signature no longer holds) are shown too.
+
+A parent that is not embedded (it was signed with a sidecar, or edited from a copy whose manifest
+was stripped) is followed through the log: each sig-share statement names its parents by digest
+and log index, and the log keeps the statements, each checked against its signed entry. A parent
+the log does not know is noted, not failed (--offline: the log is not asked).
 
 Exit status: 0 when every step verifies and the signer is trusted, 1 when something does not hold
 (the reason is printed), 2 when the file could not be read.";

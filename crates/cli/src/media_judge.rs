@@ -8,6 +8,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use serde_json::json;
+use sig_share_media::statement::Parent;
 use sig_share_media::{ReadError, Report, State, Statement};
 use sig_share_verify::bundle::Bundle;
 use sig_share_verify::policy::{Matcher, Policy};
@@ -15,6 +16,7 @@ use sig_share_verify::time::format_rfc3339;
 use sig_share_verify::trust::TrustedRoot;
 use sig_share_verify::verdict::{self, Artifact, Signer, TimeSource};
 
+use crate::log_reads::LogReader;
 use crate::media_cmd::{NOT_VERIFIED, ProvenanceArgs, TrustArgs, anchors, sidecar_beside};
 
 /// One manifest in a chain, as checked.
@@ -40,9 +42,24 @@ pub struct Step {
     /// The device that signed, as the verified statement names it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub device: Option<String>,
+    /// What the verified statement says this step was made from.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub parents: Vec<Parent>,
+    /// Where the step was found: in the file's manifest store, or only in the log.
+    pub found_in: FoundIn,
     /// Why this step's sig-share evidence does not hold.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub problem: Option<String>,
+}
+
+/// Where a step of the chain was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FoundIn {
+    /// A manifest in the file (or its sidecar), the newest one or an ingredient's.
+    Manifest,
+    /// Not embedded: a provenance statement the log keeps, found from its child's statement.
+    Log,
 }
 
 /// A media file judged.
@@ -52,6 +69,8 @@ pub struct MediaOutcome {
     pub steps: Vec<Step>,
     /// Why the file does not verify, if it does not.
     pub problem: Option<String>,
+    /// What verifies but leaves the story incomplete (a parent nobody can find).
+    pub caveats: Vec<String>,
 }
 
 fn first_pem_der(pem: &str) -> Option<Vec<u8>> {
@@ -97,6 +116,8 @@ pub fn judge(
             tool: manifest.claim_generator.clone(),
             log_index: None,
             device: None,
+            parents: Vec::new(),
+            found_in: FoundIn::Manifest,
             problem: None,
         };
         // Every step's evidence is checked; only the newest must also be whom the user expects.
@@ -109,6 +130,7 @@ pub fn judge(
                     step.signed_at = evidence.time.or(step.signed_at);
                     step.log_index = Some(evidence.log_index);
                     step.device = evidence.device;
+                    step.parents = evidence.parents;
                 }
                 Err(e) => step.problem = Some(e),
             },
@@ -140,7 +162,7 @@ pub fn judge(
         ),
         State::Trusted => problem,
     };
-    Ok(Ok(MediaOutcome { report, steps, problem }))
+    Ok(Ok(MediaOutcome { report, steps, problem, caveats: Vec::new() }))
 }
 
 fn codes(report: &Report) -> String {
@@ -157,6 +179,8 @@ struct Evidence {
     log_index: u64,
     /// The device the statement names.
     device: Option<String>,
+    /// The parents the statement names.
+    parents: Vec<Parent>,
 }
 
 /// Verifies one step's provenance bundle under `policy` and ties it to the claim's signer: the
@@ -188,7 +212,14 @@ fn check_step(
     let time =
         verified.times.iter().find(|t| matches!(t.source, TimeSource::Timestamp(_))).map(|t| format_rfc3339(t.time));
     let index = verified.log_entries.first().map(|e| e.index).ok_or("the provenance statement is not logged")?;
-    Ok(Evidence { identity, issuer, time, log_index: index, device: statement.predicate.device })
+    Ok(Evidence {
+        identity,
+        issuer,
+        time,
+        log_index: index,
+        device: statement.predicate.device,
+        parents: statement.predicate.parents,
+    })
 }
 
 /// `sig-share provenance`.
@@ -211,8 +242,123 @@ pub fn run_provenance(args: ProvenanceArgs) -> anyhow::Result<ExitCode> {
         }
         Err(ReadError::Media(e)) => return Err(unreadable(&args.file, e)),
     };
+    let mut outcome = outcome;
+    if outcome.problem.is_none() {
+        follow_through_log(&mut outcome, &args)?;
+    }
     print_outcome(&args.file, &outcome, args.json)?;
     Ok(if outcome.problem.is_none() { ExitCode::SUCCESS } else { ExitCode::from(NOT_VERIFIED) })
+}
+
+/// The most steps followed through the log: a chain longer than this is cut, saying so.
+const MAX_LOG_STEPS: usize = 64;
+
+/// Follows the chain past its oldest embedded step through the log: that step's verified
+/// statement names its parent by digest (and log index, when the parent had one), and the log
+/// keeps the parent's own statement, signed by an entry that is verified here like any other.
+/// Each such step names its own parents in turn. A parent nobody can find is a caveat, not a
+/// failure: what the file carries still verifies. A statement that does not verify is a failure.
+fn follow_through_log(outcome: &mut MediaOutcome, args: &ProvenanceArgs) -> anyhow::Result<()> {
+    let Some(oldest) = outcome.steps.last() else { return Ok(()) };
+    let mut parents = oldest.parents.clone();
+    if parents.is_empty() {
+        return Ok(());
+    }
+    let not_embedded = |p: &Parent| {
+        let at = p.log_index.map(|i| format!(", log entry {i}")).unwrap_or_default();
+        format!("a parent (sha256:{}{at}) is not embedded in the file", p.digest.sha256)
+    };
+    if args.offline {
+        outcome.caveats.push(format!("{}; --offline, so the log was not asked", not_embedded(&parents[0])));
+        return Ok(());
+    }
+    let log = match &args.log {
+        Some(url) => url.clone(),
+        None if args.trust.trusted_root.is_some() => {
+            outcome.caveats.push(format!("{}; pass --log URL to follow it through the log", not_embedded(&parents[0])));
+            return Ok(());
+        }
+        None => {
+            let path = args.trust.trust_config.clone().map_or_else(crate::trust_cmd::default_path, Ok)?;
+            let config = crate::sign_cmd::read_trust_config(&path)?;
+            sig_share_sign::Services::from_signing_config(&config.signing_config, sig_share_sign::unix_now())?.tlog
+        }
+    };
+    let root = crate::verify_cmd::load_root(args.trust.trusted_root.as_deref(), args.trust.trust_config.as_deref())?;
+    let reader = LogReader::new(&log)?;
+    let now = sig_share_sign::unix_now();
+    // The entries already in the chain: an edit that changed no byte has its own statement
+    // about its parent's digest, which is not its parent.
+    let mut seen: std::collections::HashSet<u64> = outcome.steps.iter().filter_map(|s| s.log_index).collect();
+    let mut followed = 0;
+    while let Some(parent) = parents.first().cloned() {
+        followed += 1;
+        if followed > MAX_LOG_STEPS {
+            outcome
+                .caveats
+                .push(format!("the chain goes on past {MAX_LOG_STEPS} steps in the log; not followed further"));
+            break;
+        }
+        let found = match parent.log_index {
+            Some(index) => reader.statement_at(index, &root, now),
+            // No index (the parent was a copy without its manifest): the log's statements about
+            // exactly these bytes; the first that verifies, the earliest logged.
+            None => hex::decode(&parent.digest.sha256).ok().and_then(|d| <[u8; 32]>::try_from(d).ok()).map_or(
+                Ok(None),
+                |digest| {
+                    reader.statements_about(&digest, &root, now).map(|all| {
+                        let first_err = all.iter().find_map(|r| r.as_ref().err().cloned());
+                        let mut unseen = all.into_iter().flatten().filter(|s| !seen.contains(&s.index));
+                        unseen.next().map(Ok).or(first_err.map(Err))
+                    })
+                },
+            ),
+        };
+        let logged = match found {
+            Err(e) => {
+                outcome.caveats.push(format!("{}, and the log could not be asked: {e:#}", not_embedded(&parent)));
+                break;
+            }
+            Ok(None) => {
+                outcome
+                    .caveats
+                    .push(format!("{}, and the log at {log} keeps no statement for it", not_embedded(&parent)));
+                break;
+            }
+            Ok(Some(Err(reason))) => {
+                let p = format!("{}; its statement in the log does not verify: {reason}", not_embedded(&parent));
+                outcome.problem.get_or_insert(p);
+                break;
+            }
+            Ok(Some(Ok(logged))) => logged,
+        };
+        if !seen.insert(logged.index) {
+            outcome.problem.get_or_insert(format!("the chain in the log loops back to entry {}", logged.index));
+            break;
+        }
+        let (signer, issuer) = match &logged.verified.signer {
+            Signer::Identity { identity, issuer, .. } => (identity.clone(), Some(issuer.clone())),
+            Signer::Key { kind } => (format!("a {kind} key"), None),
+        };
+        let p = logged.statement.predicate;
+        parents = p.parents.clone();
+        outcome.steps.push(Step {
+            manifest: format!("log entry {}", logged.index),
+            title: logged.statement.subject.first().map(|s| s.name.clone()),
+            signer,
+            issuer,
+            signed_at: logged.verified.times.first().map(|t| format_rfc3339(t.time)),
+            actions: p.actions,
+            digital_source_type: p.digital_source_type,
+            tool: Some(p.tool),
+            log_index: Some(logged.index),
+            device: p.device,
+            parents: p.parents,
+            found_in: FoundIn::Log,
+            problem: None,
+        });
+    }
+    Ok(())
 }
 
 /// `sig-share verify` on a media file with no bundle beside it: the C2PA manifest, every step's
@@ -269,7 +415,7 @@ fn unreadable(file: &Path, e: sig_share_media::MediaError) -> anyhow::Error {
 /// characters (escape sequences that could redraw the screen to say "Verified") become U+FFFD,
 /// and a line longer than a screenful is cut, saying how much was left out. JSON output carries
 /// the strings whole (escaped by JSON itself).
-fn terminal_safe(text: &str) -> String {
+pub(crate) fn terminal_safe(text: &str) -> String {
     const MAX_LINE: usize = 400;
     let mut out = String::with_capacity(text.len());
     for line in text.lines() {
@@ -302,6 +448,7 @@ pub fn print_outcome(file: &Path, outcome: &MediaOutcome, json: bool) -> anyhow:
                 "manifests": report.manifests.len(),
             },
             "steps": outcome.steps,
+            "caveats": outcome.caveats,
         });
         println!("{}", serde_json::to_string_pretty(&value)?);
         return Ok(());
@@ -341,8 +488,13 @@ pub fn print_outcome(file: &Path, outcome: &MediaOutcome, json: bool) -> anyhow:
         if let Some(dst) = &step.digital_source_type {
             writeln!(out, "     source: {}", dst.rsplit('/').next().unwrap_or(dst))?;
         }
-        if let Some(i) = step.log_index {
-            writeln!(out, "     log entry {i} (inclusion proof verified)")?;
+        match (step.log_index, step.found_in) {
+            (Some(i), FoundIn::Manifest) => writeln!(out, "     log entry {i} (inclusion proof verified)")?,
+            (Some(i), FoundIn::Log) => writeln!(
+                out,
+                "     log entry {i} (not embedded in the file: found in the log, inclusion proof verified)"
+            )?,
+            (None, _) => {}
         }
         if let Some(device) = &step.device {
             writeln!(out, "     device: {device}")?;
@@ -350,6 +502,9 @@ pub fn print_outcome(file: &Path, outcome: &MediaOutcome, json: bool) -> anyhow:
         if let Some(p) = &step.problem {
             writeln!(out, "     problem: {p}")?;
         }
+    }
+    for caveat in &outcome.caveats {
+        writeln!(out, "  note: {caveat}")?;
     }
     print!("{}", terminal_safe(&out));
     Ok(())

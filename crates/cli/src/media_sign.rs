@@ -233,6 +233,14 @@ pub fn sign_media(args: &SignArgs, media: &MediaArgs, edit: Option<(&Path, &[Str
     let (signed, content) =
         rt.block_on(async { tokio::join!(session.sign_in_toto(&statement_json), session.sign_sha256(&digest)) });
     let (signed, content) = (signed.with_context(doing)?, content.with_context(doing)?);
+    // The log keeps the statement whole, so that an edit made from a copy without this manifest
+    // (a sidecar, or stripped by a platform) can still be traced through the log.
+    if let Err(e) = rt.block_on(session.keep_statement(&signed)) {
+        eprintln!(
+            "warning: the log did not keep the provenance statement ({e}); the signing holds, but edits made \
+             from a copy without this manifest cannot be traced to it through the log"
+        );
+    }
     let bundle = serde_json::to_value(&signed.bundle)?;
 
     let credential = Arc::new(SessionCredential { session, runtime: rt.handle().clone() });
@@ -276,9 +284,11 @@ pub fn run_edit(args: EditArgs) -> anyhow::Result<ExitCode> {
     sign(&args.sign, &args.sign.media, Some((&args.parent, &args.actions)))
 }
 
-/// The log index of a parent's own provenance statement, when its manifest carries one.
+/// The log index of a parent's own provenance statement, when its manifest (embedded, or a
+/// sidecar beside it) carries one.
 fn parent_log_index(parent: &Path) -> Option<u64> {
-    let report = sig_share_media::read(parent, None, None).ok()?;
+    let sidecar = Some(sidecar_beside(parent)).filter(|p| p.is_file());
+    let report = sig_share_media::read(parent, sidecar.as_deref(), None).ok()?;
     let active = report.active_manifest.as_deref()?;
     let manifest = report.manifests.iter().find(|m| m.label == active)?;
     let bundle = Bundle::from_json(manifest.provenance_bundle.as_ref()?.to_string().as_bytes()).ok()?;

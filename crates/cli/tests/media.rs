@@ -589,9 +589,17 @@ async fn lookup_traces_a_photo_whose_manifest_was_stripped() {
     assert_eq!(entries[0]["identity"], "alice@example.com");
     assert_eq!(entries[0]["issuer"], stack.issuer());
     assert_eq!(entries[0]["log_index"], summary["content_log_index"]);
+    // The log also keeps the provenance statement about these bytes: what was done, by whom.
+    let statements = found["statements"].as_array().unwrap();
+    assert_eq!(statements.len(), 1, "{found:#}");
+    assert_eq!(statements[0]["verified"], true, "{found:#}");
+    assert_eq!(statements[0]["identity"], "alice@example.com");
+    assert_eq!(statements[0]["log_index"], summary["log_index"]);
+    assert_eq!(statements[0]["statement"]["predicate"]["actions"][0], "c2pa.created");
     // By digest, the same answer.
     let (code, by_digest) = lookup(&format!("sha256:{}", summary["sha256"].as_str().unwrap()));
     assert_eq!((code, &by_digest["entries"]), (0, &found["entries"]));
+    assert_eq!(by_digest["statements"], found["statements"]);
 
     // Bytes the log never saw.
     let other = dir.path().join("other.jpg");
@@ -603,6 +611,97 @@ async fn lookup_traces_a_photo_whose_manifest_was_stripped() {
     assert_eq!(code, 1);
     assert_eq!(nothing["found"], false);
     assert!(nothing["entries"].as_array().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn provenance_follows_parents_that_are_not_embedded_through_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let stack = Stack::start(dir.path()).await;
+    let Some(photo) = sample(dir.path(), "c2pa-rs/IMG_0003.jpg", "capture.jpg") else { return };
+    // Alice signs her capture with a sidecar: the photo's bytes stay as they were, so an edit of
+    // it carries no manifest of hers, only her statement's log entry (read from the sidecar).
+    let capture = stack.sign("alice@example.com", &["sign", "--sidecar", photo.to_str().unwrap()]).await.unwrap();
+    // Bob's edit changes the bytes (a JPEG comment stands in for the crop).
+    let crop = dir.path().join("crop.jpg");
+    let original = std::fs::read(&photo).unwrap();
+    std::fs::write(&crop, [&original[..2], b"\xFF\xFE\x00\x0Dcropped-bob", &original[2..]].concat()).unwrap();
+    let args = ["edit", "--parent", photo.to_str().unwrap(), "--action", "c2pa.cropped", crop.to_str().unwrap()];
+    let crop = stack.sign("bob@example.com", &args).await.unwrap();
+    let crop_path = PathBuf::from(crop["output"].as_str().unwrap());
+    // A platform strips Bob's manifest; Carol edits what she downloaded. Her statement names
+    // the parent by digest only, and those are the bytes Bob's statement is about.
+    let shared = dir.path().join("shared.jpg");
+    std::fs::write(&shared, strip_app11(&std::fs::read(&crop_path).unwrap())).unwrap();
+    let (last_summary, last) =
+        stack.edit("carol@example.com", &shared, &dir.path().join("final.jpg"), &["c2pa.color_adjustments"]).await;
+
+    let (code, report) = stack.provenance(&last);
+    assert_eq!(code, 0, "{report:#}");
+    let steps = report["steps"].as_array().unwrap();
+    let seen: Vec<_> = steps
+        .iter()
+        .map(|s| (s["signer"].as_str().unwrap(), s["found_in"].as_str().unwrap(), s["log_index"].clone()))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("carol@example.com", "manifest", last_summary["log_index"].clone()),
+            ("bob@example.com", "log", crop["log_index"].clone()),
+            ("alice@example.com", "log", capture["log_index"].clone()),
+        ],
+        "{report:#}"
+    );
+    assert_eq!(steps[1]["actions"][0], "c2pa.cropped");
+    assert_eq!(steps[2]["actions"][0], "c2pa.created");
+    assert!(steps[2]["digital_source_type"].as_str().unwrap().ends_with("/digitalCapture"));
+    assert!(steps[2]["parents"].as_array().is_none(), "the capture has no parents: {report:#}");
+    assert_eq!(report["caveats"], serde_json::json!([]));
+    let (code, text, _) =
+        sig_share(&["provenance", last.to_str().unwrap(), "--trust-config", stack.trust.to_str().unwrap()]);
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("not embedded in the file: found in the log"), "{text}");
+
+    // Offline, only what the file carries, and a note saying what was not followed.
+    let (code, out, _) = sig_share(&[
+        "provenance",
+        last.to_str().unwrap(),
+        "--offline",
+        "--trust-config",
+        stack.trust.to_str().unwrap(),
+        "--json",
+    ]);
+    let offline: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!((code, offline["steps"].as_array().unwrap().len()), (0, 1), "{offline:#}");
+    assert!(offline["caveats"][0].as_str().unwrap().contains("--offline"), "{offline:#}");
+
+    // A parent the log never heard of is a caveat, not a failure.
+    let Some(stranger) = sample(dir.path(), "c2pa-rs/earth_apollo17.jpg", "earth.jpg") else { return };
+    let (_, edited) =
+        stack.edit("dave@example.com", &stranger, &dir.path().join("earth-edit.jpg"), &["c2pa.edited"]).await;
+    let (code, report) = stack.provenance(&edited);
+    assert_eq!((code, report["steps"].as_array().unwrap().len()), (0, 1), "{report:#}");
+    assert!(report["caveats"][0].as_str().unwrap().contains("keeps no statement"), "{report:#}");
+
+    // The log's statement store is not trusted: a statement changed in storage no longer
+    // matches the entry that signs it, and the chain fails naming it.
+    let store = dir.path().join("data/tlog/log/statements");
+    let kept: Vec<PathBuf> = std::fs::read_dir(&store).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut forged = 0;
+    for path in kept {
+        let mut statement: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        let text = String::from_utf8(base64_decode(statement["payload"].as_str().unwrap())).unwrap();
+        if text.contains("c2pa.cropped") {
+            let lie = text.replace("c2pa.cropped", "c2pa.created");
+            use base64::Engine;
+            statement["payload"] = base64::engine::general_purpose::STANDARD.encode(lie).into();
+            std::fs::write(&path, statement.to_string()).unwrap();
+            forged += 1;
+        }
+    }
+    assert_eq!(forged, 1);
+    let (code, report) = stack.provenance(&last);
+    assert_eq!(code, 1, "{report:#}");
+    assert!(report["reason"].as_str().unwrap().contains("does not verify"), "{report:#}");
 }
 
 fn hex_sha256(data: &[u8]) -> String {

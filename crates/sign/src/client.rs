@@ -175,6 +175,18 @@ impl Session {
         self.sign(Content::InToto(statement)).await
     }
 
+    /// Asks the log to keep the statement `signed` signs (an in-toto bundle), so that later
+    /// readers can fetch it by its log index or its subject's digest. A log without sig-share's
+    /// statement store (Rekor v2) refuses: the bundle stays valid, only that lookup is lost.
+    pub async fn keep_statement(&self, signed: &Signed) -> Result<(), SignError> {
+        let envelope = signed
+            .bundle
+            .dsse_envelope
+            .as_ref()
+            .ok_or(SignError::NotAStatement("the bundle signs a digest, not a statement".into()))?;
+        rekor::keep_statement(&self.client.http, &signed.log_url, envelope).await
+    }
+
     async fn sign(&self, content: Content<'_>) -> Result<Signed, SignError> {
         let (key, issued) = (&self.key, &self.issued);
         let leaf = issued.chain[0].clone();

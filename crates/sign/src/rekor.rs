@@ -46,6 +46,22 @@ pub(crate) async fn log_entry(
     Ok(entry)
 }
 
+/// Asks the log at `base` to keep a logged statement whole (sig-share's `POST /api/v1/statements`),
+/// so the log alone can tell its story: a Rekor v2 entry records only the digest it signs.
+pub(crate) async fn keep_statement(
+    http: &reqwest::Client,
+    base: &str,
+    envelope: &sig_share_verify::bundle::DsseEnvelope,
+) -> Result<(), SignError> {
+    let url = http::join(base, "/api/v1/statements");
+    let req = http.post(&url).timeout(Duration::from_secs(20)).json(envelope);
+    let answer = http::send(Service::TransparencyLog, &url, req, MAX_ANSWER).await?;
+    if !(200..300).contains(&answer.status) {
+        return Err(http::refused(Service::TransparencyLog, &url, &answer, hint(&answer)));
+    }
+    Ok(())
+}
+
 fn hint(answer: &Answer) -> Option<&'static str> {
     match answer.status {
         429 | 503 => Some("the log is busy; try again in a few seconds"),
