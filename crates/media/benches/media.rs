@@ -213,6 +213,7 @@ impl Bench {
             intent: Intent::Create(SourceType::DigitalCapture),
             provenance_bundle: &self.bundle,
             identity_assertion: true,
+            creator: None,
             anchors: Some(&self.anchors),
         };
         let credential: Arc<dyn Credential> = self.credential.clone();

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use c2pa::{Builder, BuilderIntent, DigitalSourceType};
 use serde_json::json;
 
+use crate::creator::CREATOR_ASSERTION;
 use crate::credential::{Credential, c2pa_signer};
 use crate::error::MediaError;
 use crate::format::Format;
@@ -117,10 +118,23 @@ pub struct EmbedRequest<'a> {
     /// Add a CAWG `cawg.x509.cose` identity assertion, signed by the same credential, naming the
     /// certificate's identity as the creator (or editor).
     pub identity_assertion: bool,
+    /// A person adding their own identity assertion to this (a device's) claim, in place of the
+    /// claim signer's.
+    pub creator: Option<Creator<'a>>,
     /// Roots the parent's manifest is judged against when it is recorded as an ingredient (what
     /// the ingredient's validation said at signing stays in the manifest for every later
     /// reader); `None` records it without trust checks.
     pub anchors: Option<&'a crate::settings::Anchors>,
+}
+
+/// A person whose CAWG identity assertion goes beside a device's claim.
+#[derive(Debug, Clone)]
+pub struct Creator<'a> {
+    /// Signs the identity assertion.
+    pub credential: Arc<dyn Credential>,
+    /// Their sigstore bundle over the content digest (logged, time-stamped), carried as
+    /// [`CREATOR_ASSERTION`]: it names the identity assertion's certificate in full.
+    pub bundle: &'a serde_json::Value,
 }
 
 /// A finished embedding.
@@ -172,16 +186,23 @@ pub fn embed(request: &EmbedRequest<'_>, credential: Arc<dyn Credential>) -> Res
         }
     };
 
-    let claim_signer = c2pa_signer(Arc::clone(&credential));
-    let signer = if request.identity_assertion {
-        c2pa::create_signer::from_x509_identity(
-            claim_signer,
-            c2pa_signer(credential),
-            &["c2pa.actions", "c2pa.actions.v2", PROVENANCE_ASSERTION],
-            &[role],
-        )
-    } else {
-        claim_signer
+    let mut referenced = vec!["c2pa.actions", "c2pa.actions.v2", PROVENANCE_ASSERTION];
+    let identity = match &request.creator {
+        Some(creator) => {
+            builder
+                .add_assertion(CREATOR_ASSERTION, creator.bundle)
+                .map_err(MediaError::c2pa("adding the creator assertion"))?;
+            referenced.push(CREATOR_ASSERTION);
+            Some(Arc::clone(&creator.credential))
+        }
+        None => request.identity_assertion.then(|| Arc::clone(&credential)),
+    };
+    let claim_signer = c2pa_signer(credential);
+    let signer = match identity {
+        Some(identity) => {
+            c2pa::create_signer::from_x509_identity(claim_signer, c2pa_signer(identity), &referenced, &[role])
+        }
+        None => claim_signer,
     };
 
     let dest = request.destination.path();

@@ -10,6 +10,7 @@ use std::path::Path;
 use c2pa::{Reader, ValidationState};
 use serde::Serialize;
 
+use crate::creator::CREATOR_ASSERTION;
 use crate::embed::PROVENANCE_ASSERTION;
 use crate::error::MediaError;
 use crate::format::{self, Format};
@@ -98,6 +99,10 @@ pub struct ManifestSummary {
     /// sig-share's provenance assertion: the statement's sigstore bundle.
     #[serde(skip)]
     pub provenance_bundle: Option<serde_json::Value>,
+    /// sig-share's creator assertion: the bundle of the person who added their identity
+    /// assertion to a device's claim (see [`crate::creator`]).
+    #[serde(skip)]
+    pub creator_bundle: Option<serde_json::Value>,
 }
 
 /// An action from `c2pa.actions`.
@@ -218,19 +223,20 @@ pub fn read(path: &Path, sidecar: Option<&Path>, anchors: Option<&Anchors>) -> R
 /// Expiry codes `c2pa` gives an identity assertion whose certificate is no longer valid now.
 const IDENTITY_EXPIRY_CODES: [&str; 2] = ["signingCredential.expired", "cawg.x509.signature.outside_validity"];
 
-/// Identity assertions signed by the claim's own ten-minute certificate, judged after it expired.
+/// Identity assertions signed by a ten-minute certificate, judged after it expired.
 ///
 /// `c2pa` checks a CAWG X.509 identity assertion's certificate against the time of reading (it
 /// takes no time stamp for it), so every keyless identity assertion reads as expired ten minutes
 /// after signing. Yet the claim covers the assertion by hash, signature included, and the claim's
-/// signature is time-stamped: the identity signature provably existed at that time, when the
-/// certificate, the same one that signed the claim, was valid. Such an expiry (and only expiry,
-/// and only when both signatures name the same certificate and the claim has a time) is moved to
-/// the informational codes; a claim signature that fails for any reason still fails.
+/// signature is time-stamped: the identity signature provably existed at that time. When its
+/// certificate was valid then (it is the claim's own, or the creator's named in full by the
+/// creator bundle, see [`crate::creator`]), its expiry (and only expiry, and only when the claim
+/// has a time) is moved to the informational codes; a signature that fails for any other reason
+/// still fails.
 struct IdentityExpiry<'r> {
     reader: &'r Reader,
-    /// Manifest labels whose identity assertions were signed by the claim's certificate, in a
-    /// claim that carries a time stamp: worked out (from the whole store's JSON report) only
+    /// Manifest labels whose identity assertions were all signed by a certificate valid at the
+    /// claim's time stamp: worked out (from the whole store's JSON report) only
     /// when an expiry is actually reported, which a fresh file never has.
     same_certificate: std::cell::OnceCell<Vec<String>>,
 }
@@ -252,20 +258,24 @@ impl<'r> IdentityExpiry<'r> {
             let (Some(serial), Some(issuer)) = (claim["cert_serial_number"].as_str(), claim["issuer"].as_str()) else {
                 continue;
             };
-            if claim["time"].as_str().is_none() {
-                continue;
-            }
-            let identities: Vec<&serde_json::Value> = manifest["assertions"]
-                .as_array()
-                .into_iter()
-                .flatten()
+            let Some(claim_time) = claim["time"].as_str().and_then(crate::creator::rfc3339_seconds) else { continue };
+            let assertions = || manifest["assertions"].as_array().into_iter().flatten();
+            let creator = assertions().find(|a| a["label"] == CREATOR_ASSERTION).map(|a| &a["data"]);
+            let identities: Vec<&serde_json::Value> = assertions()
                 .filter(|a| a["label"].as_str().is_some_and(|l| l.starts_with("cawg.identity")))
                 .map(|a| &a["data"]["signature_info"])
                 .collect();
-            let all_same = identities.iter().all(|info| {
-                info["cert_serial_number"].as_str() == Some(serial) && info["issuer"].as_str() == Some(issuer)
+            // Each identity assertion is the claim's own certificate, or the creator's whose
+            // certificate the creator bundle names in full and which the claim's time stamp
+            // shows was valid when the claim (covering the assertion by hash) was signed.
+            let all_covered = identities.iter().all(|info| {
+                let (id_serial, id_issuer) = (info["cert_serial_number"].as_str(), info["issuer"].as_str());
+                (id_serial == Some(serial) && id_issuer == Some(issuer))
+                    || creator
+                        .zip(id_serial.zip(id_issuer))
+                        .is_some_and(|(bundle, (s, i))| crate::creator::certificate_valid_at(bundle, s, i, claim_time))
             });
-            if !identities.is_empty() && all_same {
+            if !identities.is_empty() && all_covered {
                 same_certificate.push(label.clone());
             }
         }
@@ -381,6 +391,7 @@ fn summarise(manifest: &c2pa::Manifest) -> ManifestSummary {
     let mut actions = Vec::new();
     let mut identities = Vec::new();
     let mut provenance_bundle = None;
+    let mut creator_bundle = None;
     for assertion in manifest.assertions() {
         let label = assertion.label();
         let Ok(value) = assertion.value() else { continue };
@@ -398,6 +409,8 @@ fn summarise(manifest: &c2pa::Manifest) -> ManifestSummary {
             identities.push(value.clone());
         } else if label == PROVENANCE_ASSERTION {
             provenance_bundle = Some(value.clone());
+        } else if label == CREATOR_ASSERTION {
+            creator_bundle = Some(value.clone());
         }
     }
     let ingredients = manifest
@@ -429,5 +442,6 @@ fn summarise(manifest: &c2pa::Manifest) -> ManifestSummary {
         ingredients,
         identities,
         provenance_bundle,
+        creator_bundle,
     }
 }

@@ -5,8 +5,10 @@
 //! - [`statement`]: the provenance statement every signing of media logs;
 //! - [`embed`]: a C2PA manifest claim-signed by a keyless [`Credential`], with a CAWG identity
 //!   assertion and sig-share's assertion carrying the statement's log entry, embedded or sidecar;
-//! - [`inspect`]: any C2PA file read into a [`Report`], failures in ingredients included.
+//! - [`inspect`]: any C2PA file read into a [`Report`], failures in ingredients included;
+//! - [`creator`]: a person's identity assertion beside a device's claim, judged at its time.
 
+pub mod creator;
 mod credential;
 pub mod embed;
 mod error;
@@ -15,8 +17,9 @@ pub mod inspect;
 mod settings;
 pub mod statement;
 
+pub use creator::CREATOR_ASSERTION;
 pub use credential::Credential;
-pub use embed::{Destination, EmbedRequest, Embedded, Intent, PROVENANCE_ASSERTION, SourceType, embed};
+pub use embed::{Creator, Destination, EmbedRequest, Embedded, Intent, PROVENANCE_ASSERTION, SourceType, embed};
 pub use error::MediaError;
 pub use format::Format;
 pub use inspect::{ReadError, Report, State, read};

@@ -36,6 +36,7 @@ impl Signer {
             intent,
             provenance_bundle: &bundle,
             identity_assertion: true,
+            creator: None,
             anchors: Some(&self.anchors),
         };
         embed(&request, self.credential.clone()).map(|_| ())
@@ -227,4 +228,76 @@ fn an_identity_assertion_outlives_its_short_certificate_through_the_claims_time_
     let report = editor.read(&edited).unwrap();
     assert_eq!(report.state, State::Trusted, "{:?}", report.failures);
     assert!(report.ingredient_failures.is_empty(), "{:?}", report.ingredient_failures);
+}
+
+/// A device's claim with a creator's identity assertion beside it, signed into `output`; the
+/// creator bundle names `named` as the creator's certificate.
+fn capture_with_creator(
+    input: &Path,
+    output: &Path,
+    device: &Arc<LocalCredential>,
+    creator: &Arc<LocalCredential>,
+    named: &LocalCredential,
+    anchors: &Anchors,
+) {
+    use base64::Engine;
+    use sig_share_media::Credential;
+    let raw = base64::engine::general_purpose::STANDARD.encode(&named.chain()[0]);
+    let creator_bundle = json!({ "verificationMaterial": { "certificate": { "rawBytes": raw } } });
+    let provenance = json!({ "mediaType": "test" });
+    let request = EmbedRequest {
+        input,
+        format: Format::Jpeg,
+        destination: Destination::Embedded(output.to_path_buf()),
+        intent: Intent::Create(SourceType::DigitalCapture),
+        provenance_bundle: &provenance,
+        identity_assertion: true,
+        creator: Some(sig_share_media::Creator {
+            credential: Arc::clone(creator) as Arc<dyn Credential>,
+            bundle: &creator_bundle,
+        }),
+        anchors: Some(anchors),
+    };
+    embed(&request, Arc::clone(device) as Arc<dyn Credential>).unwrap();
+}
+
+#[test]
+fn a_creators_identity_beside_a_devices_claim_outlives_the_creators_certificate() {
+    let Some(photo) = unsigned_jpeg() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    // The device: a long-lived certificate and a time-stamped claim. The person: three seconds.
+    let (device, device_pem) = LocalCredential::short_lived_with_time_stamps(std::time::Duration::from_secs(3600));
+    let (creator, creator_pem) = LocalCredential::short_lived_with_time_stamps(std::time::Duration::from_secs(3));
+    let (stranger, stranger_pem) = LocalCredential::short_lived_with_time_stamps(std::time::Duration::from_secs(3));
+    let anchors = Anchors { pem: [device_pem, creator_pem, stranger_pem].concat() };
+    let (device, creator) = (Arc::new(device), Arc::new(creator));
+
+    let honest = dir.path().join("honest.jpg");
+    capture_with_creator(&photo, &honest, &device, &creator, &creator, &anchors);
+    // A creator bundle naming another certificate than the one that signed the identity.
+    let mismatched = dir.path().join("mismatched.jpg");
+    capture_with_creator(&photo, &mismatched, &device, &creator, &stranger, &anchors);
+
+    let fresh = read(&honest, None, Some(&anchors)).unwrap();
+    assert_eq!(fresh.state, State::Trusted, "{:?}", fresh.failures);
+    let manifest = &fresh.manifests[0];
+    assert_eq!(manifest.identities.len(), 1, "one identity assertion, the creator's");
+    assert!(manifest.creator_bundle.is_some());
+    assert!(sig_share_media::creator::names_identity(manifest), "{:?}", manifest.identities);
+    let other = read(&mismatched, None, Some(&anchors)).unwrap();
+    assert!(!sig_share_media::creator::names_identity(&other.manifests[0]));
+    assert!(fresh.identity_codes.contains(&"cawg.identity.well-formed".to_owned()), "{:?}", fresh.identity_codes);
+
+    std::thread::sleep(std::time::Duration::from_secs(4));
+    let later = read(&honest, None, Some(&anchors)).unwrap();
+    assert_eq!(later.state, State::Trusted, "the creator's expiry is judged at the claim's time: {:?}", later.failures);
+    assert!(
+        later.informational.iter().any(|s| s.code == "signingCredential.expired"),
+        "the expiry is kept as information: {:?}",
+        later.informational
+    );
+    // The waiver needs the bundle to name the identity's own certificate.
+    let refused = read(&mismatched, None, Some(&anchors)).unwrap();
+    assert_eq!(refused.state, State::Invalid, "{:?}", refused.informational);
+    assert!(refused.failures.iter().any(|s| s.code == "signingCredential.expired"), "{:?}", refused.failures);
 }

@@ -38,6 +38,7 @@ fn signed_by_a_local_credential_reads_trusted_and_a_changed_byte_reads_invalid()
         intent: Intent::Create(SourceType::DigitalCapture),
         provenance_bundle: &bundle,
         identity_assertion: true,
+        creator: None,
         anchors: Some(&anchors),
     };
     let embedded = embed(&request, Arc::new(credential)).unwrap();
