@@ -55,6 +55,11 @@ pub struct MediaArgs {
     /// signer, and the statement names it.
     #[arg(long = "as-device", value_name = "DIR")]
     pub as_device: Option<PathBuf>,
+    /// With --as-device: also log in as yourself and add your CAWG identity assertion (as the
+    /// creator) to the device's manifest; your signature over the content is logged too, and
+    /// its bundle travels in the manifest so the assertion outlives your certificate.
+    #[arg(long, requires = "as_device")]
+    pub creator: bool,
     /// PEM files of further C2PA trust anchors a parent's manifest is judged against when it is
     /// recorded as an ingredient, repeatable; also $SIG_SHARE_C2PA_TRUST.
     #[arg(long = "c2pa-trust", value_name = "PEM")]

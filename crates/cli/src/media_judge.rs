@@ -8,6 +8,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use serde_json::json;
+use sig_share_media::inspect::ManifestSummary;
 use sig_share_media::statement::Parent;
 use sig_share_media::{ReadError, Report, State, Statement};
 use sig_share_verify::bundle::Bundle;
@@ -42,6 +43,11 @@ pub struct Step {
     /// The device that signed, as the verified statement names it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub device: Option<String>,
+    /// The person who added their identity assertion to a device's claim: verified from their
+    /// bundle for a step in the file; as the device's verified statement names them for a step
+    /// found only in the log.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub creator: Option<String>,
     /// What the verified statement says this step was made from.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub parents: Vec<Parent>,
@@ -116,6 +122,7 @@ pub fn judge(
             tool: manifest.claim_generator.clone(),
             log_index: None,
             device: None,
+            creator: None,
             parents: Vec::new(),
             found_in: FoundIn::Manifest,
             problem: None,
@@ -123,13 +130,14 @@ pub fn judge(
         // Every step's evidence is checked; only the newest must also be whom the user expects.
         let step_policy = if depth == 0 { policy.unwrap_or(&anyone) } else { &anyone };
         match &manifest.provenance_bundle {
-            Some(bundle) => match check_step(bundle, &manifest.signer_chain_pem, step_policy, &root, now) {
+            Some(bundle) => match check_step(bundle, manifest, step_policy, &root, now) {
                 Ok(evidence) => {
                     step.signer = evidence.identity;
                     step.issuer = Some(evidence.issuer);
                     step.signed_at = evidence.time.or(step.signed_at);
                     step.log_index = Some(evidence.log_index);
                     step.device = evidence.device;
+                    step.creator = evidence.creator;
                     step.parents = evidence.parents;
                 }
                 Err(e) => step.problem = Some(e),
@@ -181,13 +189,15 @@ struct Evidence {
     device: Option<String>,
     /// The parents the statement names.
     parents: Vec<Parent>,
+    /// The creator beside a device, verified.
+    creator: Option<String>,
 }
 
 /// Verifies one step's provenance bundle under `policy` and ties it to the claim's signer: the
 /// same certificate must have signed both.
 fn check_step(
     bundle: &serde_json::Value,
-    claim_chain_pem: &str,
+    manifest: &ManifestSummary,
     policy: &Policy,
     root: &TrustedRoot,
     now: i64,
@@ -203,7 +213,7 @@ fn check_step(
     let verified =
         verdict::verify(&bundle, &Artifact::from_sha256(subject), policy, root, now).map_err(|e| e.to_string())?;
     let leaf = bundle.verification_material.certificate.as_ref().map(|c| c.raw_bytes.as_slice());
-    if leaf.is_none() || first_pem_der(claim_chain_pem).as_deref() != leaf {
+    if leaf.is_none() || first_pem_der(&manifest.signer_chain_pem).as_deref() != leaf {
         return Err("the C2PA claim was not signed by the certificate that signed the provenance statement".into());
     }
     let Signer::Identity { identity, issuer, .. } = verified.signer else {
@@ -212,6 +222,10 @@ fn check_step(
     let time =
         verified.times.iter().find(|t| matches!(t.source, TimeSource::Timestamp(_))).map(|t| format_rfc3339(t.time));
     let index = verified.log_entries.first().map(|e| e.index).ok_or("the provenance statement is not logged")?;
+    let creator = match &manifest.creator_bundle {
+        Some(creator) => Some(check_creator(creator, manifest, &subject, &statement, root, now)?),
+        None => None,
+    };
     Ok(Evidence {
         identity,
         issuer,
@@ -219,7 +233,34 @@ fn check_step(
         log_index: index,
         device: statement.predicate.device,
         parents: statement.predicate.parents,
+        creator,
     })
+}
+
+/// Verifies the bundle of a creator beside a device's claim: their logged, time-stamped signature
+/// over the same content, by the certificate that signed the manifest's identity assertion, and
+/// the person the device's statement names. Their identity, or why not.
+fn check_creator(
+    bundle: &serde_json::Value,
+    manifest: &ManifestSummary,
+    content: &[u8; 32],
+    statement: &Statement,
+    root: &TrustedRoot,
+    now: i64,
+) -> Result<String, String> {
+    let bundle = Bundle::from_json(bundle.to_string().as_bytes()).map_err(|e| format!("the creator's bundle: {e}"))?;
+    let verified = verdict::verify(&bundle, &Artifact::from_sha256(*content), &crate::log_reads::anyone(), root, now)
+        .map_err(|e| format!("the creator's bundle does not verify: {e}"))?;
+    let Signer::Identity { identity, .. } = verified.signer else {
+        return Err("the creator's bundle was not signed by an identity".into());
+    };
+    if !sig_share_media::creator::names_identity(manifest) {
+        return Err("the creator's bundle does not name the certificate that signed the identity assertion".into());
+    }
+    if statement.predicate.creator.as_deref() != Some(identity.as_str()) {
+        return Err(format!("the device's statement does not name {identity} as the creator"));
+    }
+    Ok(identity)
 }
 
 /// `sig-share provenance`.
@@ -353,6 +394,7 @@ fn follow_through_log(outcome: &mut MediaOutcome, args: &ProvenanceArgs) -> anyh
             tool: Some(p.tool),
             log_index: Some(logged.index),
             device: p.device,
+            creator: p.creator,
             parents: p.parents,
             found_in: FoundIn::Log,
             problem: None,
@@ -498,6 +540,9 @@ pub fn print_outcome(file: &Path, outcome: &MediaOutcome, json: bool) -> anyhow:
         }
         if let Some(device) = &step.device {
             writeln!(out, "     device: {device}")?;
+        }
+        if let Some(creator) = &step.creator {
+            writeln!(out, "     creator: {creator} (their identity assertion beside the device's claim)")?;
         }
         if let Some(p) = &step.problem {
             writeln!(out, "     problem: {p}")?;

@@ -9,7 +9,9 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use serde_json::json;
 use sig_share_media::statement::{Digests, Parent, Provenance};
-use sig_share_media::{Credential, Destination, EmbedRequest, Format, Intent, ReadError, SourceType, Statement};
+use sig_share_media::{
+    Creator, Credential, Destination, EmbedRequest, Format, Intent, ReadError, SourceType, Statement,
+};
 use sig_share_sign::{Session, SigningClient};
 use sig_share_verify::bundle::Bundle;
 
@@ -193,23 +195,23 @@ pub fn sign_media(args: &SignArgs, media: &MediaArgs, edit: Option<(&Path, &[Str
     let digest = crate::artifact::sha256_file(&args.file)?;
     let rt = tokio::runtime::Runtime::new()?;
     let http = sig_share_sign::http_client()?;
+    let client = SigningClient::with_http(services, http.clone()).trusting(config.trusted_root);
+    // A login of the person signing: a token, then a ten-minute certificate.
+    let certify = |what: &str| -> anyhow::Result<(Session, String)> {
+        let (token, source) = rt.block_on(crate::sign_cmd::identity_token(args, client.services(), &http))?;
+        let how = format!("identity token from {}", crate::sign_cmd::describe(source));
+        let session =
+            rt.block_on(client.certify(&token)).with_context(|| format!("{what} {} ({how})", args.file.display()))?;
+        Ok((session, how))
+    };
     let signs_as_device = device.is_some();
     let (session, how) = match device {
         // A device signs with its own key and certificate: nobody logs in.
-        Some(device) => {
-            let client = SigningClient::with_http(services, http).trusting(config.trusted_root);
-            (client.session_with(device.key, device.chain)?, "as the device".to_owned())
-        }
-        None => {
-            let (token, source) = rt.block_on(crate::sign_cmd::identity_token(args, &services, &http))?;
-            let client = SigningClient::with_http(services, http).trusting(config.trusted_root);
-            let how = format!("identity token from {}", crate::sign_cmd::describe(source));
-            let session = rt
-                .block_on(client.certify(&token))
-                .with_context(|| format!("signing {} ({how})", args.file.display()))?;
-            (session, how)
-        }
+        Some(device) => (client.session_with(device.key, device.chain)?, "as the device".to_owned()),
+        None => certify("signing")?,
     };
+    // The person beside the device: their own login and certificate, for the identity assertion.
+    let creator = if media.creator { Some(Arc::new(certify("logging in the creator of")?.0)) } else { None };
     let session = Arc::new(session);
     let doing = || format!("signing {} ({how})", args.file.display());
     let name = args.file.file_name().and_then(|n| n.to_str()).unwrap_or("media").to_owned();
@@ -223,6 +225,7 @@ pub fn sign_media(args: &SignArgs, media: &MediaArgs, edit: Option<(&Path, &[Str
             parents,
             // The device as its certificate names it.
             device: signs_as_device.then(|| session.identity().subject.clone()),
+            creator: creator.as_ref().map(|c| c.identity().subject.clone()),
             tool: format!("sig-share {}", env!("CARGO_PKG_VERSION")),
         },
     );
@@ -242,8 +245,18 @@ pub fn sign_media(args: &SignArgs, media: &MediaArgs, edit: Option<(&Path, &[Str
         );
     }
     let bundle = serde_json::to_value(&signed.bundle)?;
+    // The creator signs the content too: logged (lookup finds them), and the bundle names their
+    // certificate in full for readers judging their identity assertion after it expired.
+    let creator_bundle = match &creator {
+        Some(c) => Some(serde_json::to_value(&rt.block_on(c.sign_sha256(&digest)).with_context(doing)?.bundle)?),
+        None => None,
+    };
 
     let credential = Arc::new(SessionCredential { session, runtime: rt.handle().clone() });
+    let creator = creator.zip(creator_bundle.as_ref()).map(|(session, bundle)| Creator {
+        credential: Arc::new(SessionCredential { session, runtime: rt.handle().clone() }),
+        bundle,
+    });
     let request = EmbedRequest {
         input: &args.file,
         format,
@@ -251,6 +264,7 @@ pub fn sign_media(args: &SignArgs, media: &MediaArgs, edit: Option<(&Path, &[Str
         intent: intent.clone(),
         provenance_bundle: &bundle,
         identity_assertion: true,
+        creator,
         anchors: Some(&anchors),
     };
     // c2pa gives no progress of its own: for a big video, say what the wait is for.

@@ -492,6 +492,57 @@ async fn a_device_enrolled_on_the_operators_secret_signs_at_capture_and_is_named
     let statement: Value =
         serde_json::from_slice(&base64_decode(bundle["dsseEnvelope"]["payload"].as_str().unwrap())).unwrap();
     assert_eq!(statement["predicate"]["device"], "urn:sig-share:device:camera-0042");
+
+    // The photographer adds their own identity beside the camera's claim.
+    let with_creator = dir.path().join("with-creator.jpg");
+    let summary = stack
+        .sign(
+            "erin@example.com",
+            &[
+                "capture",
+                photo.to_str().unwrap(),
+                "--as-device",
+                device.to_str().unwrap(),
+                "--creator",
+                "-o",
+                with_creator.to_str().unwrap(),
+            ],
+        )
+        .await
+        .unwrap();
+    let (code, report) = stack.provenance(&with_creator);
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(report["steps"][0]["signer"], "urn:sig-share:device:camera-0042");
+    assert_eq!(report["steps"][0]["creator"], "erin@example.com", "{report:#}");
+    assert_eq!(report["c2pa"]["state"], "Trusted");
+    assert!(report["c2pa"]["identity"].as_array().unwrap().contains(&"cawg.identity.well-formed".into()), "{report:#}");
+    let read = sig_share_media::read(&with_creator, None, None).unwrap();
+    let manifest = &read.manifests[0];
+    assert!(sig_share_media::creator::names_identity(manifest), "the identity assertion is the creator's");
+    // Her signature over the content is in the log beside the camera's.
+    let (code, out, _) = sig_share(&[
+        "lookup",
+        &format!("sha256:{}", summary["sha256"].as_str().unwrap()),
+        "--trust-config",
+        trust,
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    let found: Value = serde_json::from_str(&out).unwrap();
+    let signers: Vec<&str> =
+        found["entries"].as_array().unwrap().iter().filter_map(|e| e["identity"].as_str()).collect();
+    assert!(
+        signers.contains(&"erin@example.com") && signers.contains(&"urn:sig-share:device:camera-0042"),
+        "{found:#}"
+    );
+    assert_eq!(
+        found["statements"].as_array().unwrap().last().unwrap()["statement"]["predicate"]["creator"],
+        "erin@example.com"
+    );
+    // --creator is for devices: a person signing alone is already the creator.
+    let (code, _, err) = sig_share(&["sign", photo.to_str().unwrap(), "--creator", "--trust-config", trust]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--as-device"), "{err}");
 }
 
 #[tokio::test]

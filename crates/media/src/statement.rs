@@ -58,6 +58,9 @@ pub struct Provenance {
     /// The capturing device, when a device signed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device: Option<String>,
+    /// The person who added their identity assertion to the device's claim.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub creator: Option<String>,
     /// The software that signed.
     pub tool: String,
 }
@@ -123,6 +126,7 @@ mod tests {
             digital_source_type: None,
             parents: vec![Parent { digest: Digests { sha256: "ab".repeat(32) }, log_index: Some(7) }],
             device: None,
+            creator: None,
             tool: "sig-share 0.1.0".into(),
         };
         let s = Statement::new("photo.jpg", &[1; 32], p);
