@@ -119,6 +119,47 @@ async fn c2pa_python_reads_our_signed_media_as_valid_and_trusted_under_our_roots
     assert!(codes(&chain, "failures").is_empty(), "{chain:#}");
     assert!(codes(&chain, "actions").contains(&"c2pa.cropped".to_owned()), "{chain:#}");
 
+    // A capture signed by an enrolled camera with the photographer's identity assertion beside
+    // its claim: two certificates in one manifest, both trusted under our roots.
+    let secret = data.join("device-operator.secret");
+    let camera = dir.path().join("camera");
+    let (code, out, err) = sig_share(&[
+        "device",
+        "enroll",
+        "--id",
+        "camera-7",
+        "--operator-secret-file",
+        secret.to_str().unwrap(),
+        "--out",
+        camera.to_str().unwrap(),
+        "--trust-config",
+        trust.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    let shot = dir.path().join("shot.jpg");
+    std::fs::copy(vectors.join("c2pa-rs/IMG_0003.jpg"), &shot).unwrap();
+    let (code, out, err) = sig_share(&[
+        "capture",
+        shot.to_str().unwrap(),
+        "--as-device",
+        camera.to_str().unwrap(),
+        "--creator",
+        "--identity-token",
+        &token,
+        "--trust-config",
+        trust.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    let captured = dir.path().join("shot.signed.jpg");
+    let report = c2pa_python(&python, &captured, &["--anchors-from-trust-config", trust.to_str().unwrap()]);
+    assert_eq!(report["validation_state"], "Trusted", "{report:#}");
+    assert!(codes(&report, "failures").is_empty(), "{report:#}");
+    assert!(codes(&report, "assertions").contains(&"dev.sig-share.creator".to_owned()), "{report:#}");
+    let cawg = codes(&report, "cawg");
+    for code in ["cawg.identity.well-formed", "cawg.x509.signature.validated", "cawg.x509.credential.trusted"] {
+        assert!(cawg.contains(&code.to_owned()), "capture: {code} missing: {report:#}");
+    }
+
     // A changed byte of the photo's content.
     let (photo, _) = &signed[0];
     let mut bytes = std::fs::read(photo).unwrap();
