@@ -73,31 +73,6 @@ fn decimal(be: &[u8]) -> String {
     String::from_utf8(digits).expect("ASCII digits")
 }
 
-/// Unix seconds of an RFC 3339 time as `c2pa` reports a signing time
-/// (`2026-12-06T17:45:50+00:00`, fractions and any offset allowed).
-pub(crate) fn rfc3339_seconds(text: &str) -> Option<i64> {
-    let b = text.as_bytes();
-    let num = |r: std::ops::Range<usize>| text.get(r)?.parse::<u16>().ok();
-    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
-        return None;
-    }
-    let (y, mo, d, h, mi, s) = (num(0..4)?, num(5..7)?, num(8..10)?, num(11..13)?, num(14..16)?, num(17..19)?);
-    let date = der::DateTime::new(y, mo as u8, d as u8, h as u8, mi as u8, s as u8).ok()?;
-    let mut rest = &text[19..];
-    if let Some(fraction) = rest.strip_prefix('.') {
-        rest = fraction.trim_start_matches(|c: char| c.is_ascii_digit());
-    }
-    let offset = match rest {
-        "Z" | "z" => 0,
-        _ if rest.len() == 6 && (rest.starts_with('+') || rest.starts_with('-')) => {
-            let minutes = i64::from(rest[1..3].parse::<u16>().ok()?) * 60 + i64::from(rest[4..6].parse::<u16>().ok()?);
-            if rest.starts_with('+') { minutes * 60 } else { -minutes * 60 }
-        }
-        _ => return None,
-    };
-    Some(date.unix_duration().as_secs() as i64 - offset)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,16 +84,5 @@ mod tests {
         assert_eq!(decimal(&[0x01, 0x00]), "256");
         assert_eq!(decimal(&[0xff; 8]), u64::MAX.to_string());
         assert_eq!(decimal(&[0x01, 0, 0, 0, 0, 0, 0, 0, 0]), "18446744073709551616");
-    }
-
-    #[test]
-    fn signing_times_parse_with_offsets_and_fractions() {
-        assert_eq!(rfc3339_seconds("1970-01-01T00:00:00Z"), Some(0));
-        assert_eq!(rfc3339_seconds("2026-12-06T17:45:50+00:00"), Some(1_796_579_150));
-        assert_eq!(rfc3339_seconds("2026-12-06T18:45:50.123+01:00"), Some(1_796_579_150));
-        assert_eq!(rfc3339_seconds("2026-12-06T16:45:50-01:00"), Some(1_796_579_150));
-        for bad in ["", "2026-12-06", "2026-13-06T17:45:50Z", "2026-12-06T17:45:50", "2026-12-06T17:45:50+0100"] {
-            assert_eq!(rfc3339_seconds(bad), None, "{bad}");
-        }
     }
 }

@@ -258,7 +258,10 @@ impl<'r> IdentityExpiry<'r> {
             let (Some(serial), Some(issuer)) = (claim["cert_serial_number"].as_str(), claim["issuer"].as_str()) else {
                 continue;
             };
-            let Some(claim_time) = claim["time"].as_str().and_then(crate::creator::rfc3339_seconds) else { continue };
+            let Some(claim_time) = claim["time"].as_str().and_then(|t| sig_share_verify::time::parse_rfc3339(t).ok())
+            else {
+                continue;
+            };
             let assertions = || manifest["assertions"].as_array().into_iter().flatten();
             let creator = assertions().find(|a| a["label"] == CREATOR_ASSERTION).map(|a| &a["data"]);
             let identities: Vec<&serde_json::Value> = assertions()
