@@ -80,7 +80,7 @@ pub fn run(args: LookupArgs) -> anyhow::Result<ExitCode> {
         .flatten()
         .map(|entry| Found {
             index: entry["logIndex"].as_str().and_then(|i| i.parse().ok()),
-            result: log_reads::verify_entry(entry, &sha256, &log_reads::anyone(), root, now),
+            result: log_reads::verify_entry(entry, &sha256, &sig_share_media::judge::anyone(), root, now),
         })
         .collect();
     // The provenance statements about these bytes: what was done, with which tool or device.

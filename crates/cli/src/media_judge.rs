@@ -8,82 +8,15 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use serde_json::json;
-use sig_share_media::inspect::ManifestSummary;
+use sig_share_media::ReadError;
+use sig_share_media::judge::{Colour, FoundIn, Outcome, Step};
 use sig_share_media::statement::Parent;
-use sig_share_media::{ReadError, Report, State, Statement};
-use sig_share_verify::bundle::Bundle;
-use sig_share_verify::policy::{Matcher, Policy};
+use sig_share_verify::policy::Policy;
 use sig_share_verify::time::format_rfc3339;
-use sig_share_verify::trust::TrustedRoot;
-use sig_share_verify::verdict::{self, Artifact, Signer, TimeSource};
+use sig_share_verify::verdict::Signer;
 
 use crate::log_reads::LogReader;
 use crate::media_cmd::{NOT_VERIFIED, ProvenanceArgs, TrustArgs, anchors, sidecar_beside};
-
-/// One manifest in a chain, as checked.
-#[derive(Debug, serde::Serialize)]
-pub struct Step {
-    pub manifest: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// The verified identity (sig-share steps), else the claim signer's certificate name.
-    pub signer: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub issuer: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub signed_at: Option<String>,
-    pub actions: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub digital_source_type: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub tool: Option<String>,
-    /// The sig-share log entry, when the step has one and it verified.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub log_index: Option<u64>,
-    /// The device that signed, as the verified statement names it.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub device: Option<String>,
-    /// The person who added their identity assertion to a device's claim: verified from their
-    /// bundle for a step in the file; as the device's verified statement names them for a step
-    /// found only in the log.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub creator: Option<String>,
-    /// What the verified statement says this step was made from.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub parents: Vec<Parent>,
-    /// Where the step was found: in the file's manifest store, or only in the log.
-    pub found_in: FoundIn,
-    /// Why this step's sig-share evidence does not hold.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub problem: Option<String>,
-}
-
-/// Where a step of the chain was found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum FoundIn {
-    /// A manifest in the file (or its sidecar), the newest one or an ingredient's.
-    Manifest,
-    /// Not embedded: a provenance statement the log keeps, found from its child's statement.
-    Log,
-}
-
-/// A media file judged.
-#[derive(Debug)]
-pub struct MediaOutcome {
-    pub report: Report,
-    pub steps: Vec<Step>,
-    /// Why the file does not verify, if it does not.
-    pub problem: Option<String>,
-    /// What verifies but leaves the story incomplete (a parent nobody can find).
-    pub caveats: Vec<String>,
-}
-
-fn first_pem_der(pem: &str) -> Option<Vec<u8>> {
-    let start = pem.find("-----BEGIN CERTIFICATE-----")?;
-    let end = pem[start..].find("-----END CERTIFICATE-----")? + start + "-----END CERTIFICATE-----".len();
-    der::pem::decode_vec(&pem.as_bytes()[start..end]).ok().map(|(_, der)| der)
-}
 
 /// Reads `file` (with its sidecar, if any) and checks every step's evidence. `policy`, when
 /// given, is whom the newest step must be (and then it must carry sig-share evidence); without
@@ -94,7 +27,7 @@ pub fn judge(
     sidecar: Option<&Path>,
     trust: &TrustArgs,
     policy: Option<&Policy>,
-) -> anyhow::Result<Result<MediaOutcome, ReadError>> {
+) -> anyhow::Result<Result<Outcome, ReadError>> {
     let root = crate::verify_cmd::load_root(trust.trusted_root.as_deref(), trust.trust_config.as_deref())?;
     let anchors = anchors(&root, &trust.c2pa_trust)?;
     let sidecar = sidecar.map(Path::to_path_buf).or_else(|| Some(sidecar_beside(file)).filter(|p| p.is_file()));
@@ -102,165 +35,7 @@ pub fn judge(
         Ok(r) => r,
         Err(e) => return Ok(Err(e)),
     };
-    let now = sig_share_sign::unix_now();
-    let anyone = Policy::Identity { identity: Matcher::regex(".+")?, issuer: Matcher::regex(".+")? };
-    let mut steps = Vec::new();
-    let mut problem = None;
-    for (depth, manifest) in report.lineage().into_iter().enumerate() {
-        let mut step = Step {
-            manifest: manifest.label.clone(),
-            title: manifest.title.clone(),
-            signer: manifest
-                .signer_common_name
-                .clone()
-                .or_else(|| manifest.signer_issuer.clone())
-                .unwrap_or_else(|| "unknown signer".into()),
-            issuer: manifest.signer_issuer.clone(),
-            signed_at: manifest.signed_at.clone(),
-            actions: manifest.actions.iter().map(|a| a.action.clone()).collect(),
-            digital_source_type: manifest.actions.iter().find_map(|a| a.digital_source_type.clone()),
-            tool: manifest.claim_generator.clone(),
-            log_index: None,
-            device: None,
-            creator: None,
-            parents: Vec::new(),
-            found_in: FoundIn::Manifest,
-            problem: None,
-        };
-        // Every step's evidence is checked; only the newest must also be whom the user expects.
-        let step_policy = if depth == 0 { policy.unwrap_or(&anyone) } else { &anyone };
-        match &manifest.provenance_bundle {
-            Some(bundle) => match check_step(bundle, manifest, step_policy, &root, now) {
-                Ok(evidence) => {
-                    step.signer = evidence.identity;
-                    step.issuer = Some(evidence.issuer);
-                    step.signed_at = evidence.time.or(step.signed_at);
-                    step.log_index = Some(evidence.log_index);
-                    step.device = evidence.device;
-                    step.creator = evidence.creator;
-                    step.parents = evidence.parents;
-                }
-                Err(e) => step.problem = Some(e),
-            },
-            None if depth == 0 && policy.is_some() => {
-                step.problem = Some(
-                    "the newest manifest has no sig-share provenance, so the signer's identity cannot be checked"
-                        .into(),
-                );
-            }
-            None => {}
-        }
-        if problem.is_none()
-            && let Some(p) = &step.problem
-        {
-            problem = Some(if depth == 0 { p.clone() } else { format!("step {} ({}): {p}", depth + 1, step.manifest) });
-        }
-        steps.push(step);
-    }
-    let problem = match report.state {
-        State::Invalid => Some(format!("C2PA validation failed: {}", codes(&report))),
-        _ if !report.ingredient_failures.is_empty() => {
-            let f = &report.ingredient_failures[0];
-            let why = f.status.explanation.as_deref().map(|e| format!(": {e}")).unwrap_or_default();
-            Some(format!("an earlier step does not validate: ingredient {:?} has {}{why}", f.ingredient, f.status.code))
-        }
-        State::Valid => Some(
-            "the claim signer is not from a trusted authority (signingCredential.untrusted): pass its root with --c2pa-trust"
-                .into(),
-        ),
-        State::Trusted => problem,
-    };
-    Ok(Ok(MediaOutcome { report, steps, problem, caveats: Vec::new() }))
-}
-
-fn codes(report: &Report) -> String {
-    let codes: Vec<&str> = report.failure_codes();
-    if codes.is_empty() { "no reason given".into() } else { codes.join(", ") }
-}
-
-/// What a step's verified sig-share evidence establishes.
-struct Evidence {
-    identity: String,
-    issuer: String,
-    /// The time stamp's time.
-    time: Option<String>,
-    log_index: u64,
-    /// The device the statement names.
-    device: Option<String>,
-    /// The parents the statement names.
-    parents: Vec<Parent>,
-    /// The creator beside a device, verified.
-    creator: Option<String>,
-}
-
-/// Verifies one step's provenance bundle under `policy` and ties it to the claim's signer: the
-/// same certificate must have signed both.
-fn check_step(
-    bundle: &serde_json::Value,
-    manifest: &ManifestSummary,
-    policy: &Policy,
-    root: &TrustedRoot,
-    now: i64,
-) -> Result<Evidence, String> {
-    let bundle =
-        Bundle::from_json(bundle.to_string().as_bytes()).map_err(|e| format!("the sig-share assertion: {e}"))?;
-    let envelope = bundle.dsse_envelope.as_ref().ok_or("the sig-share assertion holds no provenance statement")?;
-    let statement = Statement::from_json(&envelope.payload)?;
-    let subject: [u8; 32] = hex::decode(statement.content_sha256())
-        .ok()
-        .and_then(|d| d.try_into().ok())
-        .ok_or("the provenance statement's subject is not a SHA-256")?;
-    let verified =
-        verdict::verify(&bundle, &Artifact::from_sha256(subject), policy, root, now).map_err(|e| e.to_string())?;
-    let leaf = bundle.verification_material.certificate.as_ref().map(|c| c.raw_bytes.as_slice());
-    if leaf.is_none() || first_pem_der(&manifest.signer_chain_pem).as_deref() != leaf {
-        return Err("the C2PA claim was not signed by the certificate that signed the provenance statement".into());
-    }
-    let Signer::Identity { identity, issuer, .. } = verified.signer else {
-        return Err("the provenance statement was not signed by an identity".into());
-    };
-    let time =
-        verified.times.iter().find(|t| matches!(t.source, TimeSource::Timestamp(_))).map(|t| format_rfc3339(t.time));
-    let index = verified.log_entries.first().map(|e| e.index).ok_or("the provenance statement is not logged")?;
-    let creator = match &manifest.creator_bundle {
-        Some(creator) => Some(check_creator(creator, manifest, &subject, &statement, root, now)?),
-        None => None,
-    };
-    Ok(Evidence {
-        identity,
-        issuer,
-        time,
-        log_index: index,
-        device: statement.predicate.device,
-        parents: statement.predicate.parents,
-        creator,
-    })
-}
-
-/// Verifies the bundle of a creator beside a device's claim: their logged, time-stamped signature
-/// over the same content, by the certificate that signed the manifest's identity assertion, and
-/// the person the device's statement names. Their identity, or why not.
-fn check_creator(
-    bundle: &serde_json::Value,
-    manifest: &ManifestSummary,
-    content: &[u8; 32],
-    statement: &Statement,
-    root: &TrustedRoot,
-    now: i64,
-) -> Result<String, String> {
-    let bundle = Bundle::from_json(bundle.to_string().as_bytes()).map_err(|e| format!("the creator's bundle: {e}"))?;
-    let verified = verdict::verify(&bundle, &Artifact::from_sha256(*content), &crate::log_reads::anyone(), root, now)
-        .map_err(|e| format!("the creator's bundle does not verify: {e}"))?;
-    let Signer::Identity { identity, .. } = verified.signer else {
-        return Err("the creator's bundle was not signed by an identity".into());
-    };
-    if !sig_share_media::creator::names_identity(manifest) {
-        return Err("the creator's bundle does not name the certificate that signed the identity assertion".into());
-    }
-    if statement.predicate.creator.as_deref() != Some(identity.as_str()) {
-        return Err(format!("the device's statement does not name {identity} as the creator"));
-    }
-    Ok(identity)
+    Ok(Ok(sig_share_media::judge::judge(report, &root, policy, sig_share_sign::unix_now())))
 }
 
 /// `sig-share provenance`.
@@ -273,7 +48,7 @@ pub fn run_provenance(args: ProvenanceArgs) -> anyhow::Result<ExitCode> {
                 println!(
                     "{}",
                     serde_json::to_string_pretty(
-                        &json!({"file": args.file.display().to_string(), "verified": false, "reason": message})
+                        &json!({"file": args.file.display().to_string(), "verified": false, "verdict": Colour::Grey, "reason": message})
                     )?
                 );
             } else {
@@ -299,7 +74,7 @@ const MAX_LOG_STEPS: usize = 64;
 /// keeps the parent's own statement, signed by an entry that is verified here like any other.
 /// Each such step names its own parents in turn. A parent nobody can find is a caveat, not a
 /// failure: what the file carries still verifies. A statement that does not verify is a failure.
-fn follow_through_log(outcome: &mut MediaOutcome, args: &ProvenanceArgs) -> anyhow::Result<()> {
+fn follow_through_log(outcome: &mut Outcome, args: &ProvenanceArgs) -> anyhow::Result<()> {
     let Some(oldest) = outcome.steps.last() else { return Ok(()) };
     let mut parents = oldest.parents.clone();
     if parents.is_empty() {
@@ -435,7 +210,7 @@ pub fn run_verify(args: &crate::verify_cmd::VerifyArgs, file: &Path) -> anyhow::
                 println!(
                     "{}",
                     serde_json::to_string_pretty(
-                        &json!({"file": file.display().to_string(), "verified": false, "reason": reason})
+                        &json!({"file": file.display().to_string(), "verified": false, "verdict": Colour::Grey, "reason": reason})
                     )?
                 );
             } else {
@@ -474,12 +249,13 @@ pub(crate) fn terminal_safe(text: &str) -> String {
 }
 
 /// Prints a judged media file, as a timeline or as JSON.
-pub fn print_outcome(file: &Path, outcome: &MediaOutcome, json: bool) -> anyhow::Result<()> {
+pub fn print_outcome(file: &Path, outcome: &Outcome, json: bool) -> anyhow::Result<()> {
     let report = &outcome.report;
     if json {
         let value = json!({
             "file": file.display().to_string(),
             "verified": outcome.problem.is_none(),
+            "verdict": outcome.colour(),
             "reason": outcome.problem,
             "c2pa": {
                 "state": report.state,
@@ -498,6 +274,11 @@ pub fn print_outcome(file: &Path, outcome: &MediaOutcome, json: bool) -> anyhow:
     let mut out = String::new();
     match &outcome.problem {
         None => writeln!(out, "Verified: {}", file.display()),
+        Some(p) if report.state == sig_share_media::State::Valid => writeln!(
+            out,
+            "NOT verified: {}\n  reason: {p}\n  (if you trust its signer, pass their root with --c2pa-trust)",
+            file.display()
+        ),
         Some(p) => writeln!(out, "NOT verified: {}\n  reason: {p}", file.display()),
     }?;
     writeln!(

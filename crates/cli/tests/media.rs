@@ -192,6 +192,7 @@ async fn every_format_round_trips_and_a_changed_byte_of_content_fails_with_the_r
         let (code, report) = stack.verify(&signed, "alice@example.com");
         assert_eq!(code, 0, "{name}: {report:#}");
         assert_eq!(report["c2pa"]["state"], "Trusted", "{name}");
+        assert_eq!(report["verdict"], "green", "{name}");
         assert!(report["c2pa"]["identity"].as_array().unwrap().contains(&"cawg.identity.well-formed".into()), "{name}");
         let step = &report["steps"][0];
         assert_eq!(step["signer"], "alice@example.com", "{name}");
@@ -203,6 +204,7 @@ async fn every_format_round_trips_and_a_changed_byte_of_content_fails_with_the_r
         let (code, report) = stack.verify(&tampered, "alice@example.com");
         assert_eq!(code, 1, "{name}: a changed byte must not verify");
         assert_eq!(report["c2pa"]["state"], "Invalid", "{name}");
+        assert_eq!(report["verdict"], "red", "{name}");
         let reason = report["reason"].as_str().unwrap();
         assert!(reason.contains("Hash.mismatch"), "{name}: the reason names the hash: {reason} ({})", codes(&report));
     }
@@ -399,9 +401,11 @@ async fn other_tools_files_are_judged_with_the_c2pa_trust_list() {
     let (code, report) = judge("public-testfiles/adobe-20220124-E-dat-CA.jpg");
     assert_eq!((code, report["c2pa"]["state"].as_str()), (1, Some("Invalid")));
     assert!(codes(&report).contains("assertion.dataHash.mismatch"), "{report:#}");
+    assert_eq!(report["verdict"], "red");
     // Intact, signed by a test certificate no trust list names: valid, not trusted.
     let (code, report) = judge("public-testfiles/adobe-20220124-CA.jpg");
     assert_eq!((code, report["c2pa"]["state"].as_str()), (1, Some("Valid")));
+    assert_eq!(report["verdict"], "amber", "intact, from an unknown signer: {report:#}");
     assert!(report["reason"].as_str().unwrap().contains("not from a trusted authority"), "{report:#}");
     assert!(report["steps"][0]["signer"].as_str().unwrap().contains("C2PA"), "{report:#}");
     // No manifest at all.
@@ -707,6 +711,7 @@ async fn provenance_follows_parents_that_are_not_embedded_through_the_log() {
     assert!(steps[2]["digital_source_type"].as_str().unwrap().ends_with("/digitalCapture"));
     assert!(steps[2]["parents"].as_array().is_none(), "the capture has no parents: {report:#}");
     assert_eq!(report["caveats"], serde_json::json!([]));
+    assert_eq!(report["verdict"], "green");
     let (code, text, _) =
         sig_share(&["provenance", last.to_str().unwrap(), "--trust-config", stack.trust.to_str().unwrap()]);
     assert_eq!(code, 0, "{text}");
@@ -732,6 +737,7 @@ async fn provenance_follows_parents_that_are_not_embedded_through_the_log() {
     let (code, report) = stack.provenance(&edited);
     assert_eq!((code, report["steps"].as_array().unwrap().len()), (0, 1), "{report:#}");
     assert!(report["caveats"][0].as_str().unwrap().contains("keeps no statement"), "{report:#}");
+    assert_eq!(report["verdict"], "amber", "a missing parent is a caveat: {report:#}");
 
     // The log's statement store is not trusted: a statement changed in storage no longer
     // matches the entry that signs it, and the chain fails naming it.

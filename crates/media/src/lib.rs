@@ -6,7 +6,9 @@
 //! - [`embed`]: a C2PA manifest claim-signed by a keyless [`Credential`], with a CAWG identity
 //!   assertion and sig-share's assertion carrying the statement's log entry, embedded or sidecar;
 //! - [`inspect`]: any C2PA file read into a [`Report`], failures in ingredients included;
-//! - [`creator`]: a person's identity assertion beside a device's claim, judged at its time.
+//! - [`creator`]: a person's identity assertion beside a device's claim, judged at its time;
+//! - [`judge`]: every step's sig-share evidence checked and one verdict, with no I/O (the
+//!   command line and the browser share it); [`logged`]: what a log says, checked likewise.
 
 pub mod creator;
 mod credential;
@@ -14,6 +16,8 @@ pub mod embed;
 mod error;
 pub mod format;
 pub mod inspect;
+pub mod judge;
+pub mod logged;
 mod settings;
 pub mod statement;
 
