@@ -1,7 +1,7 @@
 //! What a certificate log accepts: a (pre)certificate chain ending at one of its roots, turned
 //! into the pending `TileLeaf` the sequencer stamps.
 
-use der::asn1::ObjectIdentifier;
+use der::asn1::{ObjectIdentifier, Utf8StringRef};
 use der::{Decode, Encode};
 use sha2::{Digest, Sha256};
 use sig_share_tlog::static_ct::{SignedEntry, TileLeaf, TimestampedEntry};
@@ -15,6 +15,12 @@ use sig_share_pki::Tbs;
 pub const POISON_OID: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.11129.2.4.3");
 /// The embedded SCT list extension (RFC 6962 §3.3).
 pub const SCT_LIST_OID: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.11129.2.4.2");
+/// Fulcio's OIDC issuer extension: a DER UTF8String.
+pub const ISSUER_V2_OID: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.1.8");
+/// Fulcio's deprecated issuer extension: the issuer's bytes, not DER (sig-share's CA writes both).
+pub const ISSUER_V1_OID: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.1.1");
+/// Fulcio's username SAN: an otherName holding a UTF8String.
+pub const USERNAME_OID: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.1.7");
 /// The most certificates a submitted chain may hold.
 pub const MAX_CHAIN: usize = 5;
 /// The largest certificate accepted.
@@ -52,6 +58,8 @@ pub struct Accepted {
     pub leaf: TileLeaf,
     /// What the entry is filed under: the certified identity.
     pub key: Vec<u8>,
+    /// What else it is filed under, for lookup: see [`index_keys`].
+    pub index_keys: Vec<Vec<u8>>,
     /// The DER issuers, to publish under `issuer/<fingerprint>`.
     pub issuers: Vec<Vec<u8>>,
 }
@@ -113,26 +121,20 @@ pub fn accept(
         (false, []) => SignedEntry::X509(chain[0].clone()),
         (false, _) => return Err(ChainError::Poison("add-chain takes final certificates; use add-pre-chain")),
     };
-    let key = filing_key(&tbs);
+    let (key, index_keys) = (filing_key(&tbs), index_keys(&tbs));
     let leaf = TileLeaf {
         entry: TimestampedEntry { timestamp: 0, entry, extensions: Vec::new() },
         pre_certificate: precert.then(|| chain[0].clone()),
         chain: chain[1..].iter().map(|c| Sha256::digest(c).into()).collect(),
     };
-    Ok(Accepted { leaf, key, issuers: chain[1..].to_vec() })
+    Ok(Accepted { leaf, key, index_keys, issuers: chain[1..].to_vec() })
 }
 
 /// The key a certificate is filed under in the log's index: `identity:` and the first subject
 /// alternative name (an email, URI or DNS name), so that anyone can ask which certificates were
 /// issued to an identity. Long names are hashed to fit the index's 255-byte keys.
 pub fn filing_key(tbs: &Tbs) -> Vec<u8> {
-    let san = tbs
-        .extensions()
-        .iter()
-        .find(|e| e.extn_id == const_oid::db::rfc5280::ID_CE_SUBJECT_ALT_NAME)
-        .and_then(|e| SubjectAltName::from_der(e.extn_value.as_bytes()).ok())
-        .and_then(|san| san.0.into_iter().find_map(name_text));
-    match san {
+    match subject_alt_names(tbs).iter().find_map(name_text) {
         Some(name) => identity_key(&name),
         None => {
             let serial = tbs.serial_number.as_bytes().to_vec();
@@ -151,11 +153,80 @@ pub fn identity_key(identity: &str) -> Vec<u8> {
     }
 }
 
-fn name_text(name: GeneralName) -> Option<String> {
+/// The further keys a certificate is filed under beside [`filing_key`], for lookup only:
+///
+/// - its identity together with the OIDC issuer that vouched for it
+///   ([`identity_issuer_key`]), so that asking for one issuer's certificates of a name finds
+///   all of them however many other issuers certified the same name;
+/// - its identity alone ([`identity_key`]) when [`filing_key`] does not file it so: a Fulcio
+///   username SAN, which `filing_key` predates (its key stays as it was, so logs written before
+///   still check).
+///
+/// Both follow from the certificate, so anyone replaying the log's entries can rebuild the index.
+pub fn index_keys(tbs: &Tbs) -> Vec<Vec<u8>> {
+    let Some(identity) = certified_identity(tbs) else { return Vec::new() };
+    let mut keys = Vec::with_capacity(2);
+    if let Some(issuer) = certified_issuer(tbs) {
+        keys.push(identity_issuer_key(&issuer, &identity));
+    }
+    let plain = identity_key(&identity);
+    if plain != filing_key(tbs) {
+        keys.push(plain);
+    }
+    keys
+}
+
+/// The identity a certificate certifies: its first email, URI or DNS SAN, else its first Fulcio
+/// username.
+pub fn certified_identity(tbs: &Tbs) -> Option<String> {
+    let names = subject_alt_names(tbs);
+    names.iter().find_map(name_text).or_else(|| names.iter().find_map(username))
+}
+
+/// The OIDC issuer that vouched for a certificate's identity, from Fulcio's issuer extension
+/// (v2, else v1), if it names one.
+pub fn certified_issuer(tbs: &Tbs) -> Option<String> {
+    let value =
+        |oid: ObjectIdentifier| tbs.extensions().iter().find(|e| e.extn_id == oid).map(|e| e.extn_value.as_bytes());
+    let v2 = value(ISSUER_V2_OID).and_then(|v| Utf8StringRef::from_der(v).ok()).map(|s| s.as_str().to_owned());
+    v2.or_else(|| value(ISSUER_V1_OID).and_then(|v| std::str::from_utf8(v).ok()).map(str::to_owned))
+}
+
+/// The index key of an identity as certified on one OIDC issuer's word: `identity-at:` and the
+/// hex SHA-256 of the issuer's length, the issuer and the identity. Hashed, because an issuer
+/// URL and a workflow URI together easily pass the index's 255-byte keys; length-prefixed, so no
+/// (issuer, identity) pair can pose as another.
+pub fn identity_issuer_key(issuer: &str, identity: &str) -> Vec<u8> {
+    let mut h = Sha256::new();
+    h.update((issuer.len() as u64).to_be_bytes());
+    h.update(issuer.as_bytes());
+    h.update(identity.as_bytes());
+    format!("identity-at:{}", hex::encode(h.finalize())).into_bytes()
+}
+
+/// The SAN extension's names, none if it is missing or does not parse.
+fn subject_alt_names(tbs: &Tbs) -> Vec<GeneralName> {
+    tbs.extensions()
+        .iter()
+        .find(|e| e.extn_id == const_oid::db::rfc5280::ID_CE_SUBJECT_ALT_NAME)
+        .and_then(|e| SubjectAltName::from_der(e.extn_value.as_bytes()).ok())
+        .map_or_else(Vec::new, |san| san.0)
+}
+
+fn name_text(name: &GeneralName) -> Option<String> {
     match name {
         GeneralName::Rfc822Name(s) => Some(s.to_string()),
         GeneralName::UniformResourceIdentifier(s) => Some(s.to_string()),
         GeneralName::DnsName(s) => Some(s.to_string()),
+        _ => None,
+    }
+}
+
+fn username(name: &GeneralName) -> Option<String> {
+    match name {
+        GeneralName::OtherName(o) if o.type_id == USERNAME_OID => {
+            o.value.decode_as::<Utf8StringRef<'_>>().ok().map(|s| s.as_str().to_owned())
+        }
         _ => None,
     }
 }

@@ -7,7 +7,7 @@ use sig_share_log::check::read_entry;
 use sig_share_log::{CheckpointSigner, EntryFormat, Log, NewEntry, SubmitError};
 use sig_share_pki::Signer;
 use sig_share_tlog::checkpoint::Checkpoint;
-use sig_share_tlog::note::NoteSignature;
+use sig_share_tlog::note::{NoteSignature, NoteVerifier};
 use sig_share_tlog::static_ct::{self, DigitallySigned, Sct, TileLeaf, TimestampedEntry};
 
 use crate::chain::{self, ChainError, Signatures};
@@ -71,6 +71,51 @@ impl CheckpointSigner for TreeHeadSigner {
     }
 }
 
+/// Checks the RFC 6962 tree head signature of a certificate log's checkpoints: what a client
+/// that knows the log only from a trusted root (its ECDSA key, as `ctlogs` lists it, not its
+/// Ed25519 note key) verifies checkpoints with, e.g. those proving
+/// [`crate::issued::IssuedCertificate`]s.
+#[derive(Debug, Clone)]
+pub struct TreeHeadVerifier {
+    name: String,
+    key_id: u32,
+    spki_der: Vec<u8>,
+}
+
+impl TreeHeadVerifier {
+    /// A verifier for the log named `origin` (its checkpoints' first line) with the ECDSA P-256
+    /// key `spki_der` (DER SubjectPublicKeyInfo).
+    pub fn new(origin: &str, spki_der: &[u8]) -> TreeHeadVerifier {
+        let key_id = static_ct::rfc6962_key_id(origin, &static_ct::log_id(spki_der));
+        TreeHeadVerifier { name: origin.to_owned(), key_id, spki_der: spki_der.to_vec() }
+    }
+}
+
+impl NoteVerifier for TreeHeadVerifier {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn key_id(&self) -> u32 {
+        self.key_id
+    }
+
+    /// The signature is `timestamp ‖ DigitallySigned` over RFC 6962's tree head of the
+    /// checkpoint's own size and root (static-ct-api).
+    fn verify(&self, text: &[u8], signature: &[u8]) -> Option<Option<u64>> {
+        let checkpoint = Checkpoint::parse(std::str::from_utf8(text).ok()?).ok()?;
+        let (timestamp, signed) = signature.split_first_chunk::<8>()?;
+        let signed = DigitallySigned::parse(signed).ok()?;
+        if (signed.hash_algorithm, signed.signature_algorithm) != (4, 3) {
+            return None;
+        }
+        let data = static_ct::tree_head_signed_data(u64::from_be_bytes(*timestamp), checkpoint.size, &checkpoint.root);
+        let alg = sig_share_pki::signature_algorithm(sig_share_pki::KeyAlgorithm::EcdsaP256Sha256);
+        sig_share_pki::verify_signature(&self.spki_der, &data, &signed.signature, &alg).ok()?;
+        Some(None)
+    }
+}
+
 impl CertificateLog {
     /// A certificate log over `log` (which must use [`EntryFormat::StaticCt`] and carry a
     /// [`TreeHeadSigner`] for `key`), accepting chains that end at one of `roots` (DER).
@@ -127,7 +172,7 @@ impl CertificateLog {
         }
         let mut data = Vec::new();
         accepted.leaf.encode(&mut data).map_err(|e| CtError::Internal(e.to_string()))?;
-        let logged = self.log.submit(NewEntry { data, key: accepted.key }).await?;
+        let logged = self.log.submit(NewEntry::new(data, accepted.key).with_index_keys(accepted.index_keys)).await?;
         let timestamp = if logged.duplicate || logged.published.timestamp_ms == 0 {
             self.stored_timestamp(logged.index, logged.published.size).await?
         } else {

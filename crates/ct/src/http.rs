@@ -7,14 +7,16 @@
 //! | `GET /checkpoint` | the signed tree head as a checkpoint (Ed25519 and RFC 6962 signatures) |
 //! | `GET /tile/<L>/<N>[.p/<W>]`, `GET /tile/data/<N>[.p/<W>]` | hash tiles and data tiles |
 //! | `GET /issuer/<sha256 hex>` | the issuers the data tiles refer to |
+//! | `GET /api/v1/certificates?identity=<SAN>[&issuer=<URL>]` | the certificates issued to an identity (on one OIDC issuer's word), each with its inclusion proof, up to 100 |
 //! | `GET /metrics` | the certificate log's Prometheus metrics |
 //!
 //! Mount it under the log's prefix: the submission and monitoring prefixes are the same.
+//! Errors are JSON in the transparency log's shape, `{"code": <gRPC code>, "message": "…", "details": []}`.
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -22,11 +24,12 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::{Deserialize, Serialize};
 use sig_share_log::SubmitError;
-use sig_share_log::http::{error, serve_checkpoint, serve_metrics, serve_tile, unavailable};
+use sig_share_log::http::{answer_blocking, error, serve_checkpoint, serve_metrics, serve_tile, unavailable};
 use sig_share_tlog::static_ct::Sct;
 
 use crate::chain::{MAX_CERTIFICATE_BYTES, MAX_CHAIN};
 use crate::ctlog::{CertificateLog, CtError};
+use crate::issued;
 
 /// The largest request body: a full chain of the largest certificates, in base64 and JSON.
 pub const MAX_REQUEST_BYTES: usize = MAX_CHAIN * MAX_CERTIFICATE_BYTES * 4 / 3 + 1024;
@@ -45,6 +48,7 @@ pub fn routes(ct: CertificateLog) -> Router {
         .route("/checkpoint", get(checkpoint))
         .route("/tile/{*path}", get(tile))
         .route("/issuer/{fingerprint}", get(issuer))
+        .route("/api/v1/certificates", get(certificates))
         .route("/metrics", get(metrics))
         .layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES))
         .with_state(ct)
@@ -154,6 +158,35 @@ async fn checkpoint(State(ct): State<CertificateLog>) -> Response {
 
 async fn tile(State(ct): State<CertificateLog>, Path(path): Path<String>) -> Response {
     serve_tile(ct.log(), &path).await
+}
+
+/// `?identity=<SAN>[&issuer=<URL>]`, URL-encoded (a `+` in an address is `%2B`).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CertificatesQuery {
+    identity: String,
+    issuer: Option<String>,
+}
+
+async fn certificates(
+    State(ct): State<CertificateLog>,
+    query: Result<Query<CertificatesQuery>, QueryRejection>,
+) -> Response {
+    let query = match query {
+        Ok(Query(q)) => q,
+        // The rejection may quote a parameter's name: anyone's string, so only its start.
+        Err(e) => {
+            let why: String = e.body_text().chars().take(200).collect();
+            return error(StatusCode::BAD_REQUEST, 3, format!("expected ?identity=<SAN>[&issuer=<URL>]: {why}"));
+        }
+    };
+    if let Err(why) = issued::check_query(&query.identity, query.issuer.as_deref()) {
+        return error(StatusCode::BAD_REQUEST, 3, why);
+    }
+    answer_blocking("certificate lookup", move || {
+        issued::certificates_of(&ct, &query.identity, query.issuer.as_deref())
+    })
+    .await
 }
 
 async fn metrics(State(ct): State<CertificateLog>) -> Response {

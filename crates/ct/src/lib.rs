@@ -8,12 +8,14 @@
 //!
 //! - [`chain`]: what is accepted, and the pending leaf made from it;
 //! - [`ctlog`]: the log itself and its RFC 6962 checkpoint signer;
+//! - [`issued`]: the certificates issued to an identity, with their entries' proofs;
 //! - [`http`]: the HTTP API; [`embedded`]: a certificate log in a data directory.
 
 pub mod chain;
 pub mod ctlog;
 pub mod embedded;
 pub mod http;
+pub mod issued;
 mod verify;
 
-pub use ctlog::{CertificateLog, CtError, TreeHeadSigner};
+pub use ctlog::{CertificateLog, CtError, TreeHeadSigner, TreeHeadVerifier};

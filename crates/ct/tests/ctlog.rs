@@ -28,7 +28,7 @@ struct Fixture {
     root: Certificate,
     root_key: Arc<dyn Signer>,
     ct_key: Vec<u8>,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 async fn start() -> Fixture {
@@ -51,7 +51,7 @@ async fn start() -> Fixture {
     let url = format!("http://{}", listener.local_addr().unwrap());
     let app = sig_share_ct::http::router(ct);
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    Fixture { url, root, root_key, ct_key, _dir: dir }
+    Fixture { url, root, root_key, ct_key, dir }
 }
 
 /// A precertificate for a fresh key, issued by `signer` under `issuer`.
@@ -261,4 +261,222 @@ async fn the_cas_in_process_path_skips_only_the_signature_check() {
     // The public path checks the signature the in-process path trusts.
     let forged = precert(&root, &other_key, "a@example.com", true);
     assert!(ct.add_chain(&[der(&forged), der(&root)], true).await.is_err());
+}
+
+/// A (pre)certificate for a fresh key naming `san`, with Fulcio's issuer extensions naming
+/// `oidc_issuer` if given (v2 as a UTF8String, v1 as raw bytes, as sig-share's CA writes them).
+fn certificate_for(
+    f: &Fixture,
+    san: x509_cert::ext::pkix::name::GeneralName,
+    oidc_issuer: Option<&str>,
+    poison: bool,
+) -> Certificate {
+    let key = SoftwareKey::generate(KeyAlgorithm::EcdsaP256Sha256).unwrap();
+    let now = SystemTime::now();
+    let validity = sig_share_pki::validity(now, now + Duration::from_secs(600)).unwrap();
+    let mut p = CertificateParams::new(
+        f.root.tbs_certificate().subject().clone(),
+        Default::default(),
+        key.public_key_der(),
+        validity,
+    )
+    .unwrap();
+    p.extensions.push(sig_share_pki::ext::subject_alt_name(vec![san], true).unwrap());
+    if let Some(issuer) = oidc_issuer {
+        let v2 = der::asn1::Utf8StringRef::new(issuer).unwrap().to_der().unwrap();
+        p.extensions.push(sig_share_pki::ext::raw(sig_share_ct::chain::ISSUER_V2_OID, false, &v2).unwrap());
+        p.extensions.push(Extension {
+            extn_id: sig_share_ct::chain::ISSUER_V1_OID,
+            critical: false,
+            extn_value: OctetString::new(issuer.as_bytes()).unwrap(),
+        });
+    }
+    if poison {
+        p.extensions.push(Extension {
+            extn_id: POISON_OID,
+            critical: true,
+            extn_value: OctetString::new(Null.to_der().unwrap()).unwrap(),
+        });
+    }
+    sig_share_pki::issue(&p, f.root_key.as_ref()).unwrap()
+}
+
+fn email(address: &str) -> x509_cert::ext::pkix::name::GeneralName {
+    x509_cert::ext::pkix::name::GeneralName::Rfc822Name(der::asn1::Ia5String::new(address).unwrap())
+}
+
+/// Logs `cert` (a precertificate if poisoned) and returns its index.
+async fn log_certificate(f: &Fixture, cert: &Certificate, precert: bool) -> u64 {
+    let path = if precert { "/ct/v1/add-pre-chain" } else { "/ct/v1/add-chain" };
+    let (status, answer) = post(&f.url, path, &chain_body(&[cert, &f.root])).await;
+    assert_eq!(status, 200, "{answer}");
+    let sct = serde_json::from_value::<SctResponse>(answer).unwrap().to_sct().unwrap();
+    static_ct::parse_leaf_index(&sct.extensions).unwrap()
+}
+
+/// `s` percent-encoded for a query string: everything but RFC 3986's unreserved characters.
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => char::from(b).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+async fn certificates(f: &Fixture, query: &[(&str, &str)]) -> (u16, Value) {
+    let query: Vec<String> = query.iter().map(|(k, v)| format!("{k}={}", encode(v))).collect();
+    let resp = reqwest::get(format!("{}/api/v1/certificates?{}", f.url, query.join("&"))).await.unwrap();
+    assert_eq!(resp.headers()["content-type"], "application/json");
+    (resp.status().as_u16(), resp.json().await.unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_certificates_of_an_identity_are_listed_with_proofs_per_issuer() {
+    use sig_share_ct::issued::{CertificatesAnswer, EntryType, IssuedCertificate};
+    let f = start().await;
+    let log_key = sig_share_tlog::Ed25519Verifier::from_vkey(
+        std::fs::read_to_string(f.dir.path().join("log.pub")).unwrap().trim(),
+    )
+    .unwrap();
+    let (a, b) = ("https://issuer-a.example", "https://issuer-b.example");
+    // A '+' in an address must survive the query string (it means a space unless encoded).
+    let alice = "alice+photos@example.com";
+
+    let mut alice_at_a = Vec::new();
+    alice_at_a.push(log_certificate(&f, &certificate_for(&f, email(alice), Some(a), true), true).await);
+    let bob = log_certificate(&f, &certificate_for(&f, email("bob@example.com"), Some(a), true), true).await;
+    let alice_at_b = log_certificate(&f, &certificate_for(&f, email(alice), Some(b), true), true).await;
+    alice_at_a.push(log_certificate(&f, &certificate_for(&f, email(alice), Some(a), true), true).await);
+    // A final certificate logged with add-chain counts too.
+    let final_cert = certificate_for(&f, email(alice), Some(a), false);
+    alice_at_a.push(log_certificate(&f, &final_cert, false).await);
+    // A Fulcio username SAN, which the identity key did not cover before.
+    let username = x509_cert::ext::pkix::name::GeneralName::OtherName(x509_cert::ext::pkix::name::OtherName {
+        type_id: sig_share_ct::chain::USERNAME_OID,
+        value: der::Any::new(der::Tag::Utf8String, "carol!example.com".as_bytes()).unwrap(),
+    });
+    let carol = log_certificate(&f, &certificate_for(&f, username, Some(a), true), true).await;
+
+    // By identity alone: every issuer's, oldest first, each proven and bound to its certificate.
+    let (status, answer) = certificates(&f, &[("identity", alice)]).await;
+    assert_eq!(status, 200, "{answer}");
+    let answer: CertificatesAnswer = serde_json::from_value(answer).unwrap();
+    let mut all = [alice_at_a.clone(), vec![alice_at_b]].concat();
+    all.sort();
+    let listed: Vec<u64> = answer.certificates.iter().map(|c| c.verify(&log_key).unwrap()).collect();
+    assert_eq!(listed, all);
+    assert_eq!((answer.identity.as_str(), answer.issuer.as_deref(), answer.truncated), (alice, None, false));
+    assert!(answer.certificates.iter().all(|c| c.identity == alice && c.inclusion_proof.tree_size == answer.tree_size));
+    let by_index = |i: u64| answer.certificates.iter().find(|c| c.log_index == i.to_string()).unwrap();
+    assert_eq!(by_index(alice_at_b).issuer.as_deref(), Some(b));
+    let last = by_index(*alice_at_a.last().unwrap());
+    assert_eq!(last.entry_type, EntryType::X509);
+    assert_eq!(last.issuer_key_hash, None);
+    assert_eq!(BASE64.decode(&last.certificate).unwrap(), final_cert.to_der().unwrap());
+    assert_eq!(by_index(alice_at_a[0]).entry_type, EntryType::Precert);
+    let nb = final_cert.tbs_certificate().validity().not_before.to_date_time().to_string();
+    assert_eq!(last.not_before, nb);
+    assert!(last.not_before.ends_with('Z') && last.not_after > last.not_before);
+    assert!(
+        answer.checkpoint.starts_with("ct.example/test\n"),
+        "the checkpoint is the certificate log's: {}",
+        answer.checkpoint
+    );
+
+    // On one issuer's word: exactly that issuer's; another issuer's name for alice is not hers.
+    for (issuer, want) in [(a, alice_at_a.clone()), (b, vec![alice_at_b]), ("https://issuer-c.example", vec![])] {
+        let (status, answer) = certificates(&f, &[("identity", alice), ("issuer", issuer)]).await;
+        assert_eq!(status, 200, "{answer}");
+        let answer: CertificatesAnswer = serde_json::from_value(answer).unwrap();
+        assert_eq!(answer.issuer.as_deref(), Some(issuer));
+        let listed: Vec<u64> = answer.certificates.iter().map(|c| c.verify(&log_key).unwrap()).collect();
+        assert_eq!(listed, want, "{issuer}");
+        assert!(answer.certificates.iter().all(|c| c.issuer.as_deref() == Some(issuer)));
+    }
+    for (identity, want) in [("bob@example.com", vec![bob]), ("carol!example.com", vec![carol]), ("alice", vec![])] {
+        let (_, answer) = certificates(&f, &[("identity", identity)]).await;
+        let answer: CertificatesAnswer = serde_json::from_value(answer).unwrap();
+        let listed: Vec<u64> = answer.certificates.iter().map(|c| c.verify(&log_key).unwrap()).collect();
+        assert_eq!(listed, want, "{identity}");
+    }
+
+    // A tampered answer does not verify: another certificate, another leaf, another identity
+    // shown, a proof against another root.
+    let (_, bobs) = certificates(&f, &[("identity", "bob@example.com")]).await;
+    let bobs: CertificatesAnswer = serde_json::from_value(bobs).unwrap();
+    let good = by_index(alice_at_a[0]).clone();
+    let bob = &bobs.certificates[0];
+    type Tamper = fn(&mut IssuedCertificate, &IssuedCertificate);
+    let tampered: [(&str, Tamper); 6] = [
+        ("certificate", |c, other| c.certificate = other.certificate.clone()),
+        ("leaf", |c, other| c.leaf_input = other.leaf_input.clone()),
+        ("identity", |c, _| c.identity = "mallory@example.com".into()),
+        ("issuer", |c, _| c.issuer = Some("https://issuer-b.example".into())),
+        ("index", |c, other| {
+            c.log_index = other.log_index.clone();
+            c.inclusion_proof.log_index = other.log_index.clone();
+        }),
+        ("timestamp", |c, _| c.timestamp = "1".into()),
+    ];
+    for (what, tamper) in tampered {
+        let mut c = good.clone();
+        tamper(&mut c, bob);
+        assert!(c.verify(&log_key).is_err(), "a changed {what} still verifies");
+    }
+    let mut other_root = good.clone();
+    other_root.inclusion_proof.root_hash = Hash::leaf(b"x").to_base64();
+    assert!(other_root.verify(&log_key).is_err());
+    // The checkpoint's RFC 6962 signature checks too, with the key a trusted root lists; another
+    // key's does not.
+    let rfc6962 = sig_share_ct::TreeHeadVerifier::new("ct.example/test", &f.ct_key);
+    assert_eq!(good.verify(&rfc6962).unwrap(), alice_at_a[0]);
+    let other_key = SoftwareKey::generate(KeyAlgorithm::EcdsaP256Sha256).unwrap();
+    assert!(good.verify(&sig_share_ct::TreeHeadVerifier::new("ct.example/test", other_key.public_key_der())).is_err());
+
+    // Bad queries: 400 in the log's JSON error shape, never echoing all of a long input.
+    let long = "a".repeat(1025);
+    for (what, query) in [
+        ("no identity", String::new()),
+        ("empty identity", "identity=".into()),
+        ("empty issuer", "identity=alice%40example.com&issuer=".into()),
+        ("too long", format!("identity={long}")),
+        ("issuer too long", format!("identity=a&issuer={long}")),
+        ("unknown parameter", format!("identity=a&{}=1", "x".repeat(5000))),
+        ("twice", "identity=a&identity=b".into()),
+    ] {
+        let resp = reqwest::get(format!("{}/api/v1/certificates?{query}", f.url)).await.unwrap();
+        assert_eq!(resp.status().as_u16(), 400, "{what}");
+        let body = resp.text().await.unwrap();
+        assert!(body.len() < 600, "{what}: {} bytes", body.len());
+        let v: Value = serde_json::from_str(&body).unwrap_or_else(|_| panic!("{what}: not JSON: {body}"));
+        assert_eq!((v["code"].clone(), v["details"].clone()), (json!(3), json!([])), "{what}");
+        assert!(v["message"].as_str().is_some_and(|m| !m.is_empty()), "{what}");
+    }
+    // The longest identity allowed is looked up (under its hashed key), and is nobody.
+    let (status, answer) = certificates(&f, &[("identity", &"a".repeat(1024))]).await;
+    assert_eq!((status, answer["certificates"].clone()), (200, json!([])));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_holds_at_most_a_hundred_certificates_and_says_so() {
+    let f = Arc::new(start().await);
+    let mut logging = Vec::new();
+    for _ in 0..101 {
+        let f = f.clone();
+        let cert = certificate_for(&f, email("busy@example.com"), Some("https://issuer-a.example"), true);
+        logging.push(tokio::spawn(async move { log_certificate(&f, &cert, true).await }));
+    }
+    let mut indices = Vec::new();
+    for l in logging {
+        indices.push(l.await.unwrap());
+    }
+    indices.sort();
+    let (status, answer) = certificates(&f, &[("identity", "busy@example.com")]).await;
+    assert_eq!(status, 200);
+    assert_eq!(answer["truncated"], true);
+    let listed: Vec<String> =
+        answer["certificates"].as_array().unwrap().iter().map(|c| c["logIndex"].as_str().unwrap().to_owned()).collect();
+    let oldest: Vec<String> = indices[..100].iter().map(u64::to_string).collect();
+    assert_eq!(listed, oldest, "the oldest hundred");
 }

@@ -6,6 +6,7 @@
 //! | `GET /api/v2/checkpoint` | the signed checkpoint (tlog-tiles) |
 //! | `GET /api/v2/tile/<L>/<N>[.p/<W>]`, `GET /api/v2/tile/entries/<N>[.p/<W>]` | tiles and entry bundles |
 //! | `GET /api/v1/index/sha256:<hex>` | the entries that name an artifact digest, with inclusion proofs |
+//! | `GET /api/v1/log/entries/<index>` | entry `index` as a `TransparencyLogEntry`, proven against the newest checkpoint |
 //! | `POST /api/v1/statements` | keep an in-toto statement (a DSSE envelope) that a logged entry signs |
 //! | `GET /api/v1/statements/entry/<index>` | the statement entry `index` signs, with the entry and its proof |
 //! | `GET /api/v1/statements/subject/sha256:<hex>` | the statements about an artifact digest, each with its entry |
@@ -55,6 +56,7 @@ pub fn routes(log: Log) -> Router {
         .route("/api/v2/checkpoint", get(checkpoint))
         .route("/api/v2/tile/{*path}", get(tile))
         .route("/api/v1/index/{digest}", get(index))
+        .route("/api/v1/log/entries/{index}", get(entry_by_index))
         .route("/api/v1/statements", post(add_statement))
         .route("/api/v1/statements/entry/{index}", get(statement_for_entry))
         .route("/api/v1/statements/subject/{digest}", get(statements_about))
@@ -117,7 +119,7 @@ async fn create_entry(State(app): State<App>, body: Result<Bytes, BytesRejection
     };
     let period = log.config().period.as_secs().max(1);
     let data = entry.body.clone();
-    match log.submit(NewEntry { data: entry.body, key: entry.key }).await {
+    match log.submit(NewEntry::new(entry.body, entry.key)).await {
         Ok(logged) => match entry_response(&app, &logged, data).await {
             Ok(tle) => {
                 let status = if logged.duplicate { StatusCode::OK } else { StatusCode::CREATED };
@@ -235,19 +237,36 @@ fn proven(
     Ok((entry, body))
 }
 
-/// Runs a blocking lookup and answers it as JSON, hiding storage details from clients.
-async fn answer_blocking<T: Serialize + Send + 'static>(
+/// Runs a blocking lookup (it reads tiles) off the async runtime and answers it as JSON. A
+/// failure is logged and answered as a `500` naming only `what`: paths and errno are for the
+/// operator, not for clients.
+pub async fn answer_blocking<T: Serialize + Send + 'static>(
     what: &'static str,
     f: impl FnOnce() -> Result<T, String> + Send + 'static,
 ) -> Response {
+    answer_found(what, String::new(), move || f().map(Some)).await
+}
+
+/// [`answer_blocking`] for a lookup of one thing, where `Ok(None)` is a JSON `404` saying `missing`.
+pub async fn answer_found<T: Serialize + Send + 'static>(
+    what: &'static str,
+    missing: String,
+    f: impl FnOnce() -> Result<Option<T>, String> + Send + 'static,
+) -> Response {
     match tokio::task::spawn_blocking(f).await {
-        Ok(Ok(a)) => axum::Json(a).into_response(),
+        Ok(Ok(Some(a))) => axum::Json(a).into_response(),
+        Ok(Ok(None)) => error(StatusCode::NOT_FOUND, 5, missing),
         Ok(Err(e)) => {
             tracing::error!(error = %e, "{what} failed");
             error(StatusCode::INTERNAL_SERVER_ERROR, 13, format!("{what} failed"))
         }
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, 13, e.to_string()),
     }
+}
+
+/// The answer to a path segment that should have been a log index.
+fn bad_index(segment: &str) -> Response {
+    error(StatusCode::BAD_REQUEST, 3, format!("not a log index: {:?}", truncated(segment)))
 }
 
 fn bad_digest(digest: &str) -> Response {
@@ -261,8 +280,10 @@ fn bad_digest(digest: &str) -> Response {
 async fn index(State(app): State<App>, Path(digest): Path<String>) -> Response {
     let Some(key) = rekor::parse_digest_key(&digest) else { return bad_digest(&digest) };
     answer_blocking("index lookup", move || {
-        let published = app.log.latest();
         let mut indices = app.log.lookup(&key, MAX_INDEX_RESULTS + 1).map_err(|e| e.to_string())?;
+        // After the lookup, which returns only entries an earlier checkpoint covers: taken
+        // before, a batch landing in between could hand it an entry beyond this tree.
+        let published = app.log.latest();
         let truncated = indices.len() > MAX_INDEX_RESULTS;
         indices.truncate(MAX_INDEX_RESULTS);
         let entries = indices
@@ -276,6 +297,20 @@ async fn index(State(app): State<App>, Path(digest): Path<String>) -> Response {
             entries,
             truncated,
         })
+    })
+    .await
+}
+
+/// `GET /api/v1/log/entries/<index>`: one entry, proven against the newest checkpoint, for
+/// browsing the log by position (a monitor or the log explorer) rather than by content.
+async fn entry_by_index(State(app): State<App>, Path(segment): Path<String>) -> Response {
+    let Ok(index) = segment.parse::<u64>() else { return bad_index(&segment) };
+    answer_found("reading the entry", format!("entry {index} is not in the log"), move || {
+        let published = app.log.latest();
+        if index >= published.size {
+            return Ok(None);
+        }
+        proven(&app.log, &app.log_id, &published, index).map(|(entry, _)| Some(entry))
     })
     .await
 }
@@ -330,27 +365,16 @@ fn signed_statement(app: &App, published: &Published, index: u64) -> Result<Opti
     Ok(statement.map(|statement| SignedStatement { log_entry, statement }))
 }
 
-async fn statement_for_entry(State(app): State<App>, Path(index): Path<String>) -> Response {
-    let Ok(index) = index.parse::<u64>() else {
-        return error(StatusCode::BAD_REQUEST, 3, format!("not a log index: {:?}", truncated(&index)));
-    };
-    let found = tokio::task::spawn_blocking(move || {
+async fn statement_for_entry(State(app): State<App>, Path(segment): Path<String>) -> Response {
+    let Ok(index) = segment.parse::<u64>() else { return bad_index(&segment) };
+    answer_found("reading the statement", format!("no statement is kept for entry {index}"), move || {
         let published = app.log.latest();
         if index >= published.size {
             return Ok(None);
         }
-        signed_statement(&app, &published, index)
+        signed_statement(&app, &published, index).map_err(|e| format!("entry {index}: {e}"))
     })
-    .await;
-    match found {
-        Ok(Ok(Some(s))) => axum::Json(s).into_response(),
-        Ok(Ok(None)) => error(StatusCode::NOT_FOUND, 5, format!("no statement is kept for entry {index}")),
-        Ok(Err(e)) => {
-            tracing::error!(error = %e, index, "reading a statement failed");
-            error(StatusCode::INTERNAL_SERVER_ERROR, 13, "reading the statement failed".into())
-        }
-        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, 13, e.to_string()),
-    }
+    .await
 }
 
 #[derive(Serialize)]
@@ -369,9 +393,9 @@ async fn statements_about(State(app): State<App>, Path(digest): Path<String>) ->
         _ => return bad_digest(&digest),
     };
     answer_blocking("statement lookup", move || {
-        let published = app.log.latest();
         let subject = statements::subject_key(&key[b"sha256:".len()..]);
         let mut indices = app.log.lookup(&subject, MAX_INDEX_RESULTS + 1).map_err(|e| e.to_string())?;
+        let published = app.log.latest(); // after the lookup, as in `index`
         let truncated = indices.len() > MAX_INDEX_RESULTS;
         indices.truncate(MAX_INDEX_RESULTS);
         let mut entries = Vec::with_capacity(indices.len());

@@ -154,13 +154,34 @@ pub struct Logged {
 }
 
 /// A new entry: its bytes and the key it is filed under, for deduplication and lookup by
-/// content (e.g. `sha256:` and the artifact's digest). The key must follow from the bytes.
+/// content (e.g. `sha256:` and the artifact's digest), and any further keys to look it up by.
+/// Every key must follow from the bytes.
 #[derive(Clone, Debug)]
 pub struct NewEntry {
     /// The leaf data.
     pub data: Vec<u8>,
     /// What the entry is about: 1 to 255 bytes.
     pub key: Vec<u8>,
+    /// More keys the entry is filed under, for lookup only (deduplication reads `key`): at most
+    /// [`MAX_INDEX_KEYS`], each 1 to 255 bytes. They are filed in the same commit as the entry,
+    /// so an index kept this way never misses a logged entry and costs no extra write.
+    pub index_keys: Vec<Vec<u8>>,
+}
+
+/// The most [`NewEntry::index_keys`] one entry carries.
+pub const MAX_INDEX_KEYS: usize = 4;
+
+impl NewEntry {
+    /// An entry filed under `key` alone.
+    pub fn new(data: Vec<u8>, key: Vec<u8>) -> NewEntry {
+        NewEntry { data, key, index_keys: Vec::new() }
+    }
+
+    /// The same entry, also filed under `keys` (see [`NewEntry::index_keys`]).
+    pub fn with_index_keys(mut self, keys: Vec<Vec<u8>>) -> NewEntry {
+        self.index_keys = keys;
+        self
+    }
 }
 
 type Outcome = Option<Result<(u64, Arc<Published>), SubmitError>>;
@@ -323,9 +344,18 @@ impl Log {
             inner.metrics.reject("too_large");
             return Err(SubmitError::TooLarge(entry.data.len()));
         }
-        if entry.key.is_empty() || entry.key.len() > crate::storage::MAX_KEY_LEN {
+        // A bad key would fail the whole batch's commit: refuse it here, alone.
+        let bad_key = |k: &Vec<u8>| k.is_empty() || k.len() > crate::storage::MAX_KEY_LEN;
+        if let Some(k) = std::iter::once(&entry.key).chain(&entry.index_keys).find(|k| bad_key(k)) {
             inner.metrics.reject("bad_key");
-            return Err(SubmitError::BadKey(entry.key.len()));
+            return Err(SubmitError::BadKey(k.len()));
+        }
+        if entry.index_keys.len() > MAX_INDEX_KEYS {
+            inner.metrics.reject("bad_key");
+            return Err(SubmitError::Malformed(format!(
+                "at most {MAX_INDEX_KEYS} index keys, not {}",
+                entry.index_keys.len()
+            )));
         }
         if let Err(e) = inner.config.format.check_pending(&entry.data) {
             inner.metrics.reject("malformed");
@@ -533,7 +563,14 @@ impl Log {
         let filed: Vec<Filed> = batch
             .iter()
             .enumerate()
-            .map(|(i, s)| Filed { key: s.entry.key.clone(), leaf: s.leaf, index: old_size + i as u64 })
+            .flat_map(|(i, s)| {
+                let index = old_size + i as u64;
+                std::iter::once(&s.entry.key).chain(&s.entry.index_keys).map(move |key| Filed {
+                    key: key.clone(),
+                    leaf: s.leaf,
+                    index,
+                })
+            })
             .collect();
         let committed = stores.state.commit(Some(old_size), &Commit { head: &head, filed: &filed });
         let published = committed.map_err(LogError::from).and_then(|()| {

@@ -452,6 +452,20 @@ pub struct InclusionProof {
     pub checkpoint: CheckpointEnvelope,
 }
 
+impl InclusionProof {
+    /// The proof of entry `index` in the tree of `size` entries with `root`, and the checkpoint
+    /// that signs that tree.
+    pub fn new(index: u64, size: u64, root: &Hash, proof: &[Hash], checkpoint: &str) -> InclusionProof {
+        InclusionProof {
+            log_index: index.to_string(),
+            root_hash: root.to_base64(),
+            tree_size: size.to_string(),
+            hashes: proof.iter().map(Hash::to_base64).collect(),
+            checkpoint: CheckpointEnvelope { envelope: checkpoint.to_owned() },
+        }
+    }
+}
+
 /// A signed checkpoint note.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
 pub struct CheckpointEnvelope {
@@ -513,13 +527,7 @@ impl TransparencyLogEntry {
             log_index: index.to_string(),
             log_id: LogId { key_id: STANDARD.encode(log_id) },
             kind_version: KindVersion { kind: "hashedrekord".into(), version: "0.0.2".into() },
-            inclusion_proof: InclusionProof {
-                log_index: index.to_string(),
-                root_hash: root.to_base64(),
-                tree_size: size.to_string(),
-                hashes: proof.iter().map(Hash::to_base64).collect(),
-                checkpoint: CheckpointEnvelope { envelope: checkpoint.to_owned() },
-            },
+            inclusion_proof: InclusionProof::new(index, size, root, proof, checkpoint),
             canonicalized_body: STANDARD.encode(body),
         }
     }

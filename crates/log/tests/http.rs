@@ -225,6 +225,61 @@ async fn bad_input_is_refused_with_json_and_nothing_is_stored() {
     assert!(TileId::parse_path("tile/0/000.p/1").is_ok());
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn entries_are_read_by_index_with_a_proof_against_the_newest_checkpoint() {
+    let (_g, dir) = tempdir();
+    let (log, app) = serve(&dir);
+    let key = signer().verifier();
+    let client = Client::new();
+    let mut logged = Vec::new();
+    for i in 0..3 {
+        let (status, _, bytes) = call(&app, post(client.request(format!("artifact {i}").as_bytes()).0)).await;
+        assert_eq!(status, StatusCode::CREATED);
+        logged.push(serde_json::from_slice::<TransparencyLogEntry>(&bytes).unwrap());
+    }
+
+    for (i, first) in logged.iter().enumerate() {
+        let (status, headers, bytes) = call(&app, get(&format!("/api/v1/log/entries/{i}"))).await;
+        assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&bytes));
+        assert_eq!(headers["content-type"], "application/json");
+        let entry: TransparencyLogEntry = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(entry.verify(&key).unwrap(), i as u64);
+        // The entry the write path answered, proven again against the newest tree rather than
+        // the one it was first proven in.
+        assert_eq!(entry.canonicalized_body, first.canonicalized_body);
+        assert_eq!(entry.log_id, first.log_id);
+        assert_eq!(entry.inclusion_proof.tree_size, "3");
+        assert_eq!(
+            entry.inclusion_proof.checkpoint.envelope,
+            String::from_utf8(call(&app, get("/api/v2/checkpoint")).await.2).unwrap()
+        );
+    }
+    assert_eq!(log.latest().size, 3);
+
+    // Beyond the tree: 404; not an index: 400; both JSON in the log's error shape.
+    for (path, want, code) in [
+        ("/api/v1/log/entries/3", StatusCode::NOT_FOUND, 5),
+        ("/api/v1/log/entries/18446744073709551615", StatusCode::NOT_FOUND, 5),
+        ("/api/v1/log/entries/x", StatusCode::BAD_REQUEST, 3),
+        ("/api/v1/log/entries/-1", StatusCode::BAD_REQUEST, 3),
+        ("/api/v1/log/entries/1.0", StatusCode::BAD_REQUEST, 3),
+        ("/api/v1/log/entries/18446744073709551616", StatusCode::BAD_REQUEST, 3),
+        ("/api/v1/log/entries/%00", StatusCode::BAD_REQUEST, 3),
+    ] {
+        let (status, headers, bytes) = call(&app, get(path)).await;
+        assert_eq!(status, want, "{path}: {}", String::from_utf8_lossy(&bytes));
+        assert_eq!(headers["content-type"], "application/json", "{path}");
+        let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_else(|_| panic!("{path}: not JSON"));
+        assert_eq!(v["code"], code, "{path}");
+        assert!(v["message"].as_str().is_some_and(|m| !m.is_empty()), "{path}: {v}");
+        assert_eq!(v["details"], serde_json::json!([]), "{path}");
+    }
+    let long = format!("/api/v1/log/entries/{}", "9".repeat(5000));
+    let (status, _, bytes) = call(&app, get(&long)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(bytes.len() < 400, "the refusal does not echo the whole input");
+}
+
 fn post_statement(envelope: &serde_json::Value) -> Request<Body> {
     Request::post("/api/v1/statements")
         .header("content-type", "application/json")

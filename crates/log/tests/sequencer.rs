@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use common::*;
 use sig_share_log::check::{self, read_entry};
 use sig_share_log::faults::FaultPlan;
-use sig_share_log::{EntryFormat, LogConfig, SubmitError};
+use sig_share_log::{EntryFormat, LogConfig, NewEntry, SubmitError};
 use sig_share_tlog::{Ed25519Signer, Hash, SignedCheckpoint, merkle};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -43,6 +43,17 @@ async fn entries_are_sequenced_proven_deduplicated_and_survive_restart() {
     let proof = dup.published.inclusion_proof(dup.index, log.stores().tiles.as_ref()).unwrap();
     merkle::verify_inclusion(dup.index, 701, &Hash::leaf(&entry("seq", 5).data), &proof, &dup.published.root).unwrap();
     assert_eq!(log.lookup(b"key:seq:1", 1000).unwrap().len(), 234);
+    // Reading many entries at once (each bundle once) gives what reading each alone does, across
+    // bundles and into the partial one; past the tree it is an error, not a panic.
+    let tiles = log.stores().tiles.as_ref();
+    let picks = [0, 1, 255, 256, 300, 700];
+    let many = check::read_entries(tiles, EntryFormat::TlogTiles, &picks, 701).unwrap();
+    for (&i, got) in picks.iter().zip(&many) {
+        assert_eq!(got, &read_entry(tiles, EntryFormat::TlogTiles, i, 701).unwrap(), "entry {i}");
+    }
+    assert_eq!(many[5], entry("seq", 700).data);
+    assert!(check::read_entries(tiles, EntryFormat::TlogTiles, &[700, 701], 701).is_err());
+    assert!(read_entry(tiles, EntryFormat::TlogTiles, 702, 701).is_err());
 
     // Restart: the same tree, and it keeps growing.
     let root = log.latest().root;
@@ -115,13 +126,44 @@ async fn a_full_pool_pushes_back() {
 async fn oversized_entries_are_refused() {
     let (_guard, dir) = tempdir();
     let log = open(&dir, &FaultPlan::new());
-    let big = sig_share_log::NewEntry { data: vec![b'x'; 65_536], key: b"k".to_vec() };
+    let big = NewEntry::new(vec![b'x'; 65_536], b"k".to_vec());
     assert_eq!(log.submit(big).await.unwrap_err(), SubmitError::TooLarge(65_536));
-    let keyless = sig_share_log::NewEntry { data: b"x".to_vec(), key: vec![] };
+    let keyless = NewEntry::new(b"x".to_vec(), vec![]);
     assert_eq!(log.submit(keyless).await.unwrap_err(), SubmitError::BadKey(0));
-    let long_key = sig_share_log::NewEntry { data: b"x".to_vec(), key: vec![b'k'; 256] };
+    let long_key = NewEntry::new(b"x".to_vec(), vec![b'k'; 256]);
     assert_eq!(log.submit(long_key).await.unwrap_err(), SubmitError::BadKey(256));
+    // Index keys are held to the same bounds: one bad key would fail its whole batch's commit.
+    let long_index_key = NewEntry::new(b"x".to_vec(), b"k".to_vec()).with_index_keys(vec![vec![b'i'; 256]]);
+    assert_eq!(log.submit(long_index_key).await.unwrap_err(), SubmitError::BadKey(256));
+    let many = vec![b"i".to_vec(); sig_share_log::log::MAX_INDEX_KEYS + 1];
+    let too_many = NewEntry::new(b"x".to_vec(), b"k".to_vec()).with_index_keys(many);
+    assert!(matches!(log.submit(too_many).await.unwrap_err(), SubmitError::Malformed(_)));
     assert_eq!(log.pool_depth(), 0);
+}
+
+#[tokio::test]
+async fn index_keys_are_filed_with_the_entry_for_lookup_not_deduplication() {
+    let (_guard, dir) = tempdir();
+    let log = open(&dir, &FaultPlan::new());
+    let first = NewEntry::new(b"one".to_vec(), b"k:1".to_vec()).with_index_keys(vec![b"by:a".to_vec()]);
+    let second =
+        NewEntry::new(b"two".to_vec(), b"k:2".to_vec()).with_index_keys(vec![b"by:a".to_vec(), b"by:b".to_vec()]);
+    let logged = submit_batch(&log, vec![first.clone(), second]).await;
+    let (i1, i2) = (logged[0].as_ref().unwrap().index, logged[1].as_ref().unwrap().index);
+    // Lookups answer in index order; the batch's order is the pool's.
+    let both = [i1.min(i2), i1.max(i2)];
+    assert_eq!(log.lookup(b"by:a", 10).unwrap(), both);
+    assert_eq!(log.lookup(b"by:b", 10).unwrap(), [i2]);
+    assert_eq!(log.lookup(b"k:1", 10).unwrap(), [i1]);
+    // Deduplication still goes by the entry's own key and bytes.
+    let again = log.submit(first).await.unwrap();
+    assert!(again.duplicate);
+    assert_eq!(again.index, i1);
+    assert_eq!(log.latest().size, 2);
+    // And the filing survives a restart: it is part of the batch's commit.
+    drop(log);
+    let log = open(&dir, &FaultPlan::new());
+    assert_eq!(log.lookup(b"by:a", 10).unwrap(), both);
 }
 
 #[test]

@@ -14,6 +14,15 @@
 //! checkpoint), the CA (`/api/v2/signingCert`, `trustBundle`, `configuration`), the TSA
 //! (`/api/v1/timestamp`), the certificate log under `/ctlog`, and the ClientTrustConfig at
 //! [`TRUST_CONFIG_PATH`].
+//!
+//! What a log explorer reads (each answer carries its inclusion proofs and signed checkpoint):
+//!
+//! | route | what |
+//! |---|---|
+//! | `GET /api/v2/checkpoint`, `GET /ctlog/checkpoint` | the logs' signed checkpoints |
+//! | `GET /api/v1/log/entries/<index>` | a transparency log entry by index |
+//! | `GET /api/v1/index/sha256:<hex>` | the transparency log entries for an artifact digest |
+//! | `GET /ctlog/api/v1/certificates?identity=<SAN>[&issuer=<URL>]` | the certificates issued to an identity (people and devices alike), from the certificate log |
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -170,7 +179,7 @@ impl Stack {
                 "publicKey": {"rawBytes": b64(signer.public_key_der())}, "keyDetails": key_details}},
         }});
         let entry = sig_share_log::rekor::verify_request(request.to_string().as_bytes()).map_err(|e| fail(&e))?;
-        let logged = self.tlog.submit(NewEntry { data: entry.body, key: entry.key }).await.map_err(|e| fail(&e))?;
+        let logged = self.tlog.submit(NewEntry::new(entry.body, entry.key)).await.map_err(|e| fail(&e))?;
         tracing::info!(index = logged.index, "logged the CA root certificate as the log's first entry");
         Ok(())
     }

@@ -46,7 +46,7 @@ pub fn tempdir() -> (tempfile::TempDir, PathBuf) {
 /// An entry with arbitrary bytes, indexed under a key derived from it.
 pub fn entry(tag: &str, i: usize) -> NewEntry {
     let data = format!("{{\"test\":\"{tag}\",\"i\":{i}}}").into_bytes();
-    NewEntry { data, key: format!("key:{tag}:{}", i % 3).into_bytes() }
+    NewEntry::new(data, format!("key:{tag}:{}", i % 3).into_bytes())
 }
 
 /// Submits new, distinct `entries` concurrently, waits until all of them are in the pool,
