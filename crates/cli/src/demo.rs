@@ -76,6 +76,7 @@ async fn demo(dir: &Path, args: &DemoArgs) -> anyhow::Result<ExitCode> {
         ca_key: None,
         period: args.period,
         device_operator_secret_file: None,
+        web_pkg: None,
     };
     let started = crate::serve_cmd::start(&serve).await?;
     let url = started.public_url.clone();

@@ -3,7 +3,7 @@
 
 use anyhow::Context as _;
 use serde_json::Value;
-pub use sig_share_media::logged::{LoggedStatement, verify_entry};
+pub use sig_share_media::logged::{LoggedStatement, statement_json, verified_json, verify_entry};
 use sig_share_verify::trust::TrustedRoot;
 
 /// A log to read from, with the runtime and HTTP client to do it.

@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use sig_share_verify::time::format_rfc3339;
 use sig_share_verify::verdict::{Signer, Verified};
 
-use crate::log_reads::{self, LogReader, LoggedStatement};
+use crate::log_reads::{self, LogReader};
 
 use crate::artifact::ArtifactArg;
 
@@ -94,7 +94,7 @@ pub fn run(args: LookupArgs) -> anyhow::Result<ExitCode> {
 
     if args.json {
         let entries: Vec<Value> = found.iter().map(found_json).collect();
-        let statements: Vec<Value> = statements.iter().map(statement_json).collect();
+        let statements: Vec<Value> = statements.iter().map(log_reads::statement_json).collect();
         let out = json!({
             "artifact": name,
             "sha256": hex::encode(sha256),
@@ -158,34 +158,9 @@ fn signer_and_time(v: &Verified) -> (String, String) {
     (who, v.times.first().map(|t| format_rfc3339(t.time)).unwrap_or_default())
 }
 
-fn statement_json(s: &Result<LoggedStatement, String>) -> Value {
-    match s {
-        Ok(s) => {
-            let mut v = found_json(&Found { index: Some(s.index), result: Ok(s.verified.clone()) });
-            v["statement"] = serde_json::to_value(&s.statement).unwrap_or_default();
-            v
-        }
-        Err(reason) => json!({ "verified": false, "reason": reason }),
-    }
-}
-
 fn found_json(f: &Found) -> Value {
     match &f.result {
-        Ok(v) => {
-            let (identity, issuer) = match &v.signer {
-                Signer::Identity { identity, issuer, .. } => (Some(identity.as_str()), Some(issuer.as_str())),
-                Signer::Key { .. } => (None, None),
-            };
-            json!({
-                "log_index": f.index,
-                "verified": true,
-                "identity": identity,
-                "issuer": issuer,
-                "signed_at": v.times.first().map(|t| format_rfc3339(t.time)),
-                "time_source": "sct",
-                "tree_size": v.log_entries.first().map(|e| e.tree_size),
-            })
-        }
+        Ok(v) => log_reads::verified_json(f.index, v),
         Err(reason) => json!({ "log_index": f.index, "verified": false, "reason": reason }),
     }
 }

@@ -155,12 +155,7 @@ pub fn sidecar_beside(file: &Path) -> PathBuf {
 
 /// C2PA trust anchors: the deployment's CA and TSA roots, plus the PEM files given.
 pub(crate) fn anchors(root: &TrustedRoot, extra: &[PathBuf]) -> anyhow::Result<Anchors> {
-    let mut pem = String::new();
-    for authority in root.certificate_authorities.iter().chain(&root.timestamp_authorities) {
-        if let Some(last) = authority.cert_chain.certificates.last() {
-            pem.push_str(&base64_to_pem(&last.raw_bytes));
-        }
-    }
+    let mut anchors = Anchors::from_root(root);
     let mut files = extra.to_vec();
     if let Some(env) = std::env::var_os("SIG_SHARE_C2PA_TRUST") {
         files.extend(std::env::split_paths(&env));
@@ -168,13 +163,9 @@ pub(crate) fn anchors(root: &TrustedRoot, extra: &[PathBuf]) -> anyhow::Result<A
     for file in files {
         let text =
             std::fs::read_to_string(&file).with_context(|| format!("reading the trust anchors {}", file.display()))?;
-        if !text.contains("-----BEGIN CERTIFICATE-----") {
-            anyhow::bail!("{} holds no PEM certificates", file.display());
-        }
-        pem.push_str(&text);
-        pem.push('\n');
+        anchors.add_pem(&text).map_err(|e| anyhow::anyhow!("{} {e}", file.display()))?;
     }
-    Ok(Anchors { pem })
+    Ok(anchors)
 }
 
 /// A DER certificate as PEM.

@@ -7,9 +7,8 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::process::ExitCode;
 
-use serde_json::json;
 use sig_share_media::ReadError;
-use sig_share_media::judge::{Colour, FoundIn, Outcome, Step};
+use sig_share_media::judge::{FoundIn, Outcome, Step};
 use sig_share_media::statement::Parent;
 use sig_share_verify::policy::Policy;
 use sig_share_verify::time::format_rfc3339;
@@ -43,16 +42,14 @@ pub fn run_provenance(args: ProvenanceArgs) -> anyhow::Result<ExitCode> {
     let outcome = match judge(&args.file, args.manifest.as_deref(), &args.trust, None)? {
         Ok(o) => o,
         Err(ReadError::NoManifest) => {
-            let message = "no C2PA manifest found (it may have been stripped: `sig-share lookup FILE` asks the log about these bytes)";
+            let reason = sig_share_media::judge::NO_MANIFEST;
+            let hint = "it may have been stripped: `sig-share lookup FILE` asks the log about these bytes";
             if args.json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(
-                        &json!({"file": args.file.display().to_string(), "verified": false, "verdict": Colour::Grey, "reason": message})
-                    )?
-                );
+                let mut out = sig_share_media::judge::unsigned_json(&args.file.display().to_string(), reason);
+                out["hint"] = hint.into();
+                println!("{}", serde_json::to_string_pretty(&out)?);
             } else {
-                println!("{}: {message}", args.file.display());
+                println!("{}: {reason} ({hint})", args.file.display());
             }
             return Ok(ExitCode::from(NOT_VERIFIED));
         }
@@ -209,9 +206,10 @@ pub fn run_verify(args: &crate::verify_cmd::VerifyArgs, file: &Path) -> anyhow::
             if args.json {
                 println!(
                     "{}",
-                    serde_json::to_string_pretty(
-                        &json!({"file": file.display().to_string(), "verified": false, "verdict": Colour::Grey, "reason": reason})
-                    )?
+                    serde_json::to_string_pretty(&sig_share_media::judge::unsigned_json(
+                        &file.display().to_string(),
+                        &reason
+                    ))?
                 );
             } else {
                 println!("NOT verified: {}\n  reason: {reason}", file.display());
@@ -252,22 +250,7 @@ pub(crate) fn terminal_safe(text: &str) -> String {
 pub fn print_outcome(file: &Path, outcome: &Outcome, json: bool) -> anyhow::Result<()> {
     let report = &outcome.report;
     if json {
-        let value = json!({
-            "file": file.display().to_string(),
-            "verified": outcome.problem.is_none(),
-            "verdict": outcome.colour(),
-            "reason": outcome.problem,
-            "c2pa": {
-                "state": report.state,
-                "failures": report.failures,
-                "informational": report.informational,
-                "ingredient_failures": report.ingredient_failures,
-                "identity": report.identity_codes,
-                "manifests": report.manifests.len(),
-            },
-            "steps": outcome.steps,
-            "caveats": outcome.caveats,
-        });
+        let value = outcome.to_json(&file.display().to_string());
         println!("{}", serde_json::to_string_pretty(&value)?);
         return Ok(());
     }

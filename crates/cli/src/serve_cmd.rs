@@ -38,6 +38,10 @@ pub struct ServeArgs {
     /// With --dev and no file, a secret is made and written to DATA/device-operator.secret.
     #[arg(long, value_name = "PATH")]
     pub device_operator_secret_file: Option<PathBuf>,
+    /// The verification page's WebAssembly verifier, as `scripts/build-web` makes it
+    /// [default: $SIG_SHARE_WEB_PKG, else web/pkg in the source tree].
+    #[arg(long, value_name = "DIR")]
+    pub web_pkg: Option<PathBuf>,
 }
 
 /// The device enrollment to serve: the operator's secret from its file, or with `--dev` one
@@ -139,7 +143,8 @@ pub async fn start(args: &ServeArgs) -> anyhow::Result<Started> {
     };
     let stack = Stack::open(&options).map_err(anyhow::Error::msg)?;
     let devices = device_enrollment(args, &public_url)?;
-    let mut router = stack.router(config, devices);
+    let web_pkg = args.web_pkg.clone().unwrap_or_else(sig_share_server::site::default_pkg_dir);
+    let mut router = stack.router(config, devices).merge(sig_share_server::site::routes(web_pkg));
     if args.dev {
         router = crate::dev::mount(router, &public_url, &args.at.data)?;
     }
@@ -153,6 +158,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let started = start(&args).await?;
     let (stack, public_url) = (&started.stack, &started.public_url);
     eprintln!("sig-share serving {public_url}");
+    eprintln!("  verification page  {public_url}/");
     eprintln!("  CA                 {public_url}/api/v2/signingCert");
     eprintln!("  transparency log   {public_url}/api/v2/log/entries (origin {})", stack.tlog.config().origin);
     eprintln!("  certificate log    {public_url}/ctlog (origin {})", stack.ct.log().config().origin);

@@ -180,6 +180,23 @@ pub enum Family {
     Mp3,
 }
 
+impl Family {
+    /// A MIME type for reading a file of this family (an ISO BMFF file as MP4: `c2pa` reads
+    /// every BMFF brand the same way).
+    pub fn mime(self) -> &'static str {
+        match self {
+            Family::Jpeg => Format::Jpeg.mime(),
+            Family::Png => Format::Png.mime(),
+            Family::Webp => Format::Webp.mime(),
+            Family::Gif => Format::Gif.mime(),
+            Family::Tiff => Format::Tiff.mime(),
+            Family::Bmff => Format::Mp4.mime(),
+            Family::Wav => Format::Wav.mime(),
+            Family::Mp3 => Format::Mp3.mime(),
+        }
+    }
+}
+
 impl std::fmt::Display for Family {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {

@@ -196,22 +196,63 @@ pub fn read(path: &Path, sidecar: Option<&Path>, anchors: Option<&Anchors>) -> R
         Some(_) => format.mime().to_owned(),
         None => c2pa::format_from_path(path).unwrap_or_else(|| "application/octet-stream".into()),
     };
-    let context = crate::settings::context(anchors)?;
     let asset = BufReader::new(File::open(path).map_err(MediaError::io(path))?);
-    let reader = match sidecar {
-        None => Reader::from_context(context).with_stream(&mime, asset),
+    let store = match sidecar {
+        None => None,
         Some(store) => {
             let size = std::fs::metadata(store).map_err(MediaError::io(store))?.len();
-            if size > crate::settings::MAX_MANIFEST_MB as u64 * 1024 * 1024 {
-                let limit = format!(
-                    "a manifest store of {size} bytes is over the {} MiB limit",
-                    crate::settings::MAX_MANIFEST_MB
-                );
-                return Err(MediaError::TooLarge { path: store.to_path_buf(), limit }.into());
+            if size > MAX_MANIFEST_BYTES as u64 {
+                return Err(MediaError::TooLarge { path: store.to_path_buf(), limit: too_large(size) }.into());
             }
-            let bytes = std::fs::read(store).map_err(MediaError::io(store))?;
-            Reader::from_context(context).with_manifest_data_and_stream(&bytes, &mime, asset)
+            Some(std::fs::read(store).map_err(MediaError::io(store))?)
         }
+    };
+    read_stream(&mime, asset, store.as_deref(), anchors)
+}
+
+/// [`read`] for a file in memory (a browser's), named `name`: its type is taken from the name,
+/// or failing that from its first bytes.
+pub fn read_bytes(
+    name: &str,
+    bytes: &[u8],
+    sidecar: Option<&[u8]>,
+    anchors: Option<&Anchors>,
+) -> Result<Report, ReadError> {
+    if bytes.is_empty() {
+        return Err(MediaError::Empty { path: name.into() }.into());
+    }
+    if let Some(store) = sidecar.filter(|s| s.len() > MAX_MANIFEST_BYTES) {
+        return Err(MediaError::TooLarge { path: name.into(), limit: too_large(store.len() as u64) }.into());
+    }
+    let path = Path::new(name);
+    let mime = match Format::from_path(path) {
+        Some(format) => format.mime().to_owned(),
+        None => c2pa::format_from_path(path)
+            .or_else(|| Format::sniff(&bytes[..bytes.len().min(16)]).map(|family| family.mime().to_owned()))
+            .unwrap_or_else(|| "application/octet-stream".into()),
+    };
+    read_stream(&mime, std::io::Cursor::new(bytes), sidecar, anchors)
+}
+
+/// The most bytes of a sidecar manifest store read.
+const MAX_MANIFEST_BYTES: usize = crate::settings::MAX_MANIFEST_MB * 1024 * 1024;
+
+fn too_large(size: u64) -> String {
+    format!("a manifest store of {size} bytes is over the {} MiB limit", crate::settings::MAX_MANIFEST_MB)
+}
+
+/// Reads and validates the manifest in `asset` (of type `mime`), or the manifest store
+/// `sidecar` for it.
+fn read_stream(
+    mime: &str,
+    asset: impl std::io::Read + std::io::Seek + Send,
+    sidecar: Option<&[u8]>,
+    anchors: Option<&Anchors>,
+) -> Result<Report, ReadError> {
+    let context = crate::settings::context(anchors)?;
+    let reader = match sidecar {
+        None => Reader::from_context(context).with_stream(mime, asset),
+        Some(store) => Reader::from_context(context).with_manifest_data_and_stream(store, mime, asset),
     };
     let reader = reader.map_err(|e| match e {
         c2pa::Error::JumbfNotFound | c2pa::Error::ProvenanceMissing => ReadError::NoManifest,
@@ -377,8 +418,13 @@ fn report(reader: &Reader) -> Report {
             }
         }
     }
-    // The gravest first: a broken signature or hash says more than an untrusted signer.
-    ingredient_failures.sort_by_key(|f| f.status.code.ends_with(".untrusted"));
+    // The gravest first: a broken signature or hash says more than an untrusted signer. Then a
+    // fixed order (c2pa's own varies from run to run), so every reader names the same one first.
+    ingredient_failures.sort_by(|a, b| {
+        let key =
+            |f: &IngredientFailure| (f.status.code.ends_with(".untrusted"), f.manifest.clone(), f.ingredient.clone());
+        key(a).cmp(&key(b)).then_with(|| a.status.code.cmp(&b.status.code))
+    });
     Report {
         state,
         active_manifest: reader.active_label().map(str::to_owned),

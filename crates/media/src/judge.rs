@@ -23,6 +23,14 @@ pub fn anyone() -> Policy {
     }
 }
 
+/// Why a file without a manifest has no verdict.
+pub const NO_MANIFEST: &str = "no C2PA manifest found";
+
+/// What a file with no provenance reads as, in the shape of [`Outcome::to_json`].
+pub fn unsigned_json(file: &str, reason: &str) -> serde_json::Value {
+    serde_json::json!({ "file": file, "verified": false, "verdict": Colour::Grey, "reason": reason })
+}
+
 /// The verdict at a glance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -98,18 +106,41 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    /// The verdict at a glance. A file that fails the identity policy is red like a tampered
-    /// one: it is not what was asked for.
+    /// The outcome as `provenance --json` and `verify --json` print it, and the browser page
+    /// reads it: `file`, `verified`, `verdict`, `reason`, the C2PA report, `steps`, `caveats`.
+    pub fn to_json(&self, file: &str) -> serde_json::Value {
+        let report = &self.report;
+        serde_json::json!({
+            "file": file,
+            "verified": self.problem.is_none(),
+            "verdict": self.colour(),
+            "reason": self.problem,
+            "c2pa": {
+                "state": report.state,
+                "failures": report.failures,
+                "informational": report.informational,
+                "ingredient_failures": report.ingredient_failures,
+                "identity": report.identity_codes,
+                "manifests": report.manifests.len(),
+            },
+            "steps": self.steps,
+            "caveats": self.caveats,
+        })
+    }
+
+    /// The verdict at a glance. Amber when all that stands against the file is trust (a signer,
+    /// here or in an earlier step, that no anchor vouches for) or a parent nobody can find; red
+    /// when anything is broken, and when the newest step is not whom the policy asked for.
     pub fn colour(&self) -> Colour {
-        match (&self.problem, self.report.state) {
-            (None, _) if self.caveats.is_empty() => Colour::Green,
-            (None, _) => Colour::Amber,
-            (Some(_), State::Valid)
-                if self.report.ingredient_failures.is_empty() && self.steps.iter().all(|s| s.problem.is_none()) =>
-            {
-                Colour::Amber
-            }
-            (Some(_), _) => Colour::Red,
+        const UNTRUSTED: [&str; 1] = ["signingCredential.untrusted"];
+        let only_untrusted = self.report.state != State::Invalid
+            && self.steps.iter().all(|s| s.problem.is_none())
+            && self.report.failure_codes().iter().all(|c| UNTRUSTED.contains(c));
+        match &self.problem {
+            None if self.caveats.is_empty() => Colour::Green,
+            None => Colour::Amber,
+            Some(_) if only_untrusted => Colour::Amber,
+            Some(_) => Colour::Red,
         }
     }
 }
@@ -280,4 +311,61 @@ fn check_creator(
         return Err(format!("the device's statement does not name {identity} as the creator"));
     }
     Ok(identity)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inspect::{IngredientFailure, Status};
+
+    fn outcome(state: State, failures: &[&str], ingredient: &[&str], step_problem: bool, caveat: bool) -> Outcome {
+        let status = |code: &&str| Status { code: (*code).into(), explanation: None, url: None };
+        let report = Report {
+            state,
+            active_manifest: None,
+            failures: failures.iter().map(status).collect(),
+            informational: vec![],
+            ingredient_failures: ingredient
+                .iter()
+                .map(|c| IngredientFailure { manifest: "m".into(), ingredient: "parent.jpg".into(), status: status(c) })
+                .collect(),
+            identity_codes: vec![],
+            manifests: vec![],
+        };
+        let step = Step {
+            manifest: "m".into(),
+            title: None,
+            signer: "alice@example.com".into(),
+            issuer: None,
+            signed_at: None,
+            actions: vec![],
+            digital_source_type: None,
+            tool: None,
+            log_index: None,
+            device: None,
+            creator: None,
+            parents: vec![],
+            found_in: FoundIn::Manifest,
+            problem: step_problem.then(|| "the provenance statement does not verify".into()),
+        };
+        let problem = (state != State::Trusted || !ingredient.is_empty() || step_problem).then(|| "why".to_owned());
+        Outcome { report, steps: vec![step], problem, caveats: if caveat { vec!["a parent".into()] } else { vec![] } }
+    }
+
+    #[test]
+    fn the_colour_says_broken_only_when_something_is() {
+        assert_eq!(outcome(State::Trusted, &[], &[], false, false).colour(), Colour::Green);
+        assert_eq!(outcome(State::Trusted, &[], &[], false, true).colour(), Colour::Amber, "a missing parent");
+        let untrusted = ["signingCredential.untrusted"];
+        assert_eq!(outcome(State::Valid, &untrusted, &[], false, false).colour(), Colour::Amber, "an unknown signer");
+        assert_eq!(
+            outcome(State::Trusted, &[], &untrusted, false, false).colour(),
+            Colour::Amber,
+            "an unknown signer earlier"
+        );
+        assert_eq!(outcome(State::Invalid, &["assertion.dataHash.mismatch"], &[], false, false).colour(), Colour::Red);
+        assert_eq!(outcome(State::Trusted, &[], &["claimSignature.mismatch"], false, false).colour(), Colour::Red);
+        assert_eq!(outcome(State::Trusted, &[], &[], true, false).colour(), Colour::Red, "sig-share evidence fails");
+        assert_eq!(outcome(State::Valid, &untrusted, &[], true, false).colour(), Colour::Red);
+    }
 }

@@ -74,3 +74,34 @@ impl LoggedStatement {
         Ok(LoggedStatement { index, statement, verified })
     }
 }
+
+/// A verified log entry as JSON: `{log_index, verified: true, identity, issuer, signed_at,
+/// time_source: "sct", tree_size}` (the time is the certificate's SCT: an entry has no stamp).
+pub fn verified_json(index: Option<u64>, verified: &Verified) -> Value {
+    let (identity, issuer) = match &verified.signer {
+        verdict::Signer::Identity { identity, issuer, .. } => (Some(identity.as_str()), Some(issuer.as_str())),
+        verdict::Signer::Key { .. } => (None, None),
+    };
+    json!({
+        "log_index": index,
+        "verified": true,
+        "identity": identity,
+        "issuer": issuer,
+        "signed_at": verified.times.first().map(|t| sig_share_verify::time::format_rfc3339(t.time)),
+        "time_source": "sct",
+        "tree_size": verified.log_entries.first().map(|e| e.tree_size),
+    })
+}
+
+/// A statement the log keeps, verified or not, as JSON: [`verified_json`] with the statement,
+/// or `{verified: false, reason}`.
+pub fn statement_json(checked: &Result<LoggedStatement, String>) -> Value {
+    match checked {
+        Ok(s) => {
+            let mut out = verified_json(Some(s.index), &s.verified);
+            out["statement"] = serde_json::to_value(&s.statement).unwrap_or_default();
+            out
+        }
+        Err(reason) => json!({ "verified": false, "reason": reason }),
+    }
+}

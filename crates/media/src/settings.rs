@@ -18,6 +18,35 @@ pub struct Anchors {
     pub pem: String,
 }
 
+impl Anchors {
+    /// The deployment's own roots from a sigstore trusted root: each certificate authority's
+    /// and time-stamp authority's last certificate.
+    pub fn from_root(root: &sig_share_verify::trust::TrustedRoot) -> Anchors {
+        let mut pem = String::new();
+        for authority in root.certificate_authorities.iter().chain(&root.timestamp_authorities) {
+            if let Some(last) = authority.cert_chain.certificates.last() {
+                pem.push_str("-----BEGIN CERTIFICATE-----\n");
+                for line in last.raw_bytes.as_bytes().chunks(64) {
+                    pem.push_str(std::str::from_utf8(line).expect("base64 is ASCII"));
+                    pem.push('\n');
+                }
+                pem.push_str("-----END CERTIFICATE-----\n");
+            }
+        }
+        Anchors { pem }
+    }
+
+    /// Adds the certificates of a PEM text (a trust list); an error if it holds none.
+    pub fn add_pem(&mut self, text: &str) -> Result<(), String> {
+        if !text.contains("-----BEGIN CERTIFICATE-----") {
+            return Err("holds no PEM certificates".into());
+        }
+        self.pem.push_str(text);
+        self.pem.push('\n');
+        Ok(())
+    }
+}
+
 /// A `c2pa` context: nothing fetched from the network (no remote manifests, no OCSP), manifest
 /// stores capped, no thumbnails (we carry none yet), and trust either checked against `anchors`
 /// (claim signers, time-stamp authorities and CAWG identity signers alike) or, with `None`,

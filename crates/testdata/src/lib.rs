@@ -62,3 +62,28 @@ pub fn softhsm2_module() -> Option<PathBuf> {
     }
     missing("SoftHSM2 is not installed: install it with `apt-get install -y softhsm2`")
 }
+
+/// The browser test harness: `interop/browser` with playwright-core installed and Debian's
+/// Chromium (`interop/browser/install.sh`). Missing, it fails the test under CI and skips it,
+/// loudly, elsewhere.
+pub fn browser() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../interop/browser");
+    let chromium = std::env::var_os("CHROMIUM").map_or_else(|| PathBuf::from("/usr/bin/chromium"), PathBuf::from);
+    if dir.join("node_modules/playwright-core").is_dir() && chromium.is_file() {
+        return Some(dir);
+    }
+    missing("the browser harness is not installed: run interop/browser/install.sh")
+}
+
+/// The verification page's built WebAssembly verifier (`scripts/build-web`): `$SIG_SHARE_WEB_PKG`,
+/// else `web/pkg` in the checkout. Missing, it fails the test under CI and skips it, loudly,
+/// elsewhere.
+pub fn web_pkg() -> Option<PathBuf> {
+    let dir = std::env::var_os("SIG_SHARE_WEB_PKG")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../web/pkg"));
+    if dir.join("sig_share_web_bg.wasm").is_file() {
+        return Some(dir);
+    }
+    missing(&format!("the page's verifier is not built at {} (run scripts/build-web)", dir.display()))
+}

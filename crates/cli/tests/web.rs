@@ -1,0 +1,219 @@
+//! The verification page end to end, in Debian's headless Chromium driven by playwright-core
+//! (`interop/browser/verify-page.mjs`) against `sig-share serve --dev`: signed, edited, tampered,
+//! unsigned, stripped and other tools' files each get the right verdict and details, the same
+//! verdict as `sig-share provenance --json` (and `verify --json` for the signer the page names);
+//! hostile manifests (markup in text, 10,000-character strings, forty nested edits) render inert
+//! with the layout holding; and no request leaves the page's origin. Screenshots of every
+//! verdict are kept in `target/browser-artifacts` (or `$SIG_SHARE_ARTIFACTS`).
+
+mod common;
+
+#[path = "../../media/tests/support/credential.rs"]
+mod credential;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+
+use common::sig_share;
+use credential::LocalCredential;
+use serde_json::Value;
+use sig_share_media::{Anchors, Destination, EmbedRequest, Format, Intent, SourceType, embed};
+
+/// Signs `input` into `output` with a local (untrusted) credential as an edit of `parent` (or a
+/// creation) with `actions`: manifests whose text we choose.
+fn local_sign(
+    credential: &Arc<LocalCredential>,
+    input: &Path,
+    output: &Path,
+    parent: Option<&Path>,
+    actions: &[String],
+) {
+    let bundle = serde_json::json!({ "mediaType": "test" });
+    let intent = match parent {
+        Some(p) => Intent::Edit { parent: p.to_path_buf(), actions: actions.to_vec() },
+        None => Intent::Create(SourceType::DigitalCapture),
+    };
+    let request = EmbedRequest {
+        input,
+        format: Format::Jpeg,
+        destination: Destination::Embedded(output.to_path_buf()),
+        intent,
+        provenance_bundle: &bundle,
+        identity_assertion: false,
+        creator: None,
+        anchors: Some(&Anchors::default()),
+    };
+    embed(&request, Arc::clone(credential) as Arc<dyn sig_share_media::Credential>).unwrap();
+}
+
+fn flip_picture_byte(original: &Path, signed: &Path, out: &Path) {
+    let original = std::fs::read(original).unwrap();
+    let mut bytes = std::fs::read(signed).unwrap();
+    let probe = &original[original.len() / 2..original.len() / 2 + 64];
+    let at = bytes.windows(64).position(|w| w == probe).unwrap();
+    bytes[at + 32] ^= 1;
+    std::fs::write(out, bytes).unwrap();
+}
+
+/// The JPEG without its APP11 segments (its C2PA manifest), as a platform strips it.
+fn strip_app11(jpeg: &[u8]) -> Vec<u8> {
+    let mut out = jpeg[..2].to_vec();
+    let mut at = 2;
+    while at + 4 <= jpeg.len() {
+        let marker = jpeg[at + 1];
+        if marker == 0xDA {
+            out.extend_from_slice(&jpeg[at..]);
+            break;
+        }
+        let end = at + 2 + usize::from(u16::from_be_bytes([jpeg[at + 2], jpeg[at + 3]]));
+        if marker != 0xEB {
+            out.extend_from_slice(&jpeg[at..end]);
+        }
+        at = end;
+    }
+    out
+}
+
+#[tokio::test]
+async fn the_page_gives_each_file_the_verdict_the_command_line_gives() {
+    let Some(browser) = sig_share_testdata::browser() else { return };
+    let Some(pkg) = sig_share_testdata::web_pkg() else { return };
+    let Some(vectors) = sig_share_testdata::vectors("c2pa") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let (_server, url) = common::serve(&data, &["--dev", "--web-pkg", pkg.to_str().unwrap()], &[]).await;
+    let trust = data.join("trust-config.json");
+    let trust = trust.to_str().unwrap();
+    let issuer = format!("{url}/oidc");
+    let token = |email: &'static str| {
+        let issuer = issuer.clone();
+        async move { sig_share_dev_idp::client::device_login(&issuer, email).await.unwrap() }
+    };
+    let sign = |args: &[&str], token: &str| {
+        let mut all = args.to_vec();
+        all.extend(["--identity-token", token, "--trust-config", trust]);
+        let (code, out, err) = sig_share(&all);
+        assert_eq!(code, 0, "{out}{err}");
+    };
+    let d = dir.path();
+
+    // Ours: a capture, an edit by someone else, a changed byte, the capture stripped of its
+    // manifest (the log still knows its bytes), and a file whose name (its manifest's title)
+    // is markup.
+    let photo = d.join("photo.jpg");
+    std::fs::copy(vectors.join("c2pa-rs/IMG_0003.jpg"), &photo).unwrap();
+    let alice = token("alice@example.com").await;
+    sign(&["sign", photo.to_str().unwrap()], &alice);
+    let captured = d.join("photo.signed.jpg");
+    let crop = d.join("crop.jpg");
+    std::fs::copy(&captured, &crop).unwrap();
+    let bob = token("bob@example.com").await;
+    sign(&["edit", "--parent", captured.to_str().unwrap(), "--action", "c2pa.cropped", crop.to_str().unwrap()], &bob);
+    let cropped = d.join("crop.signed.jpg");
+    let tampered = d.join("tampered.jpg");
+    flip_picture_byte(&crop, &cropped, &tampered);
+    let stripped = d.join("stripped.jpg");
+    std::fs::write(&stripped, strip_app11(&std::fs::read(&captured).unwrap())).unwrap();
+    let markup = d.join("<img src=x onerror=\"document.body.dataset.pwned=1\">.jpg");
+    std::fs::copy(vectors.join("c2pa-rs/IMG_0003.jpg"), &markup).unwrap();
+    sign(&["sign", markup.to_str().unwrap(), "-o", d.join("markup.signed.jpg").to_str().unwrap()], &alice);
+    let markup = d.join("markup.signed.jpg");
+    let unsigned = d.join("unsigned.jpg");
+    std::fs::copy(vectors.join("c2pa-rs/earth_apollo17.jpg"), &unsigned).unwrap();
+
+    // Hostile manifests, signed by a credential nobody trusts and carrying a sig-share
+    // assertion that is no bundle (so red): a 10,000-character action that is a script tag,
+    // and forty nested edits.
+    let (local, _) = LocalCredential::new();
+    let local = Arc::new(local);
+    let long = d.join("long.jpg");
+    let base = d.join("base.jpg");
+    local_sign(&local, &unsigned, &base, None, &[]);
+    let script = format!("<script>document.body.dataset.pwned=1</script>{}", "x".repeat(10_000));
+    local_sign(&local, &base, &long, Some(&base), &[script]);
+    let mut deep = base.clone();
+    for i in 0..40 {
+        let next = d.join(format!("deep-{i}.jpg"));
+        local_sign(&local, &deep, &next, Some(&deep), &["c2pa.edited".to_owned()]);
+        deep = next;
+    }
+
+    // Other tools' files, read where they are.
+    let theirs = |name: &str| vectors.join("public-testfiles").join(name);
+    let cases: Vec<(PathBuf, &str)> = vec![
+        (captured.clone(), "green"),
+        (cropped.clone(), "green"),
+        (tampered, "red"),
+        (unsigned, "grey"),
+        (stripped, "grey"),
+        (markup.clone(), "green"),
+        (theirs("adobe-20220124-CA.jpg"), "amber"),
+        (theirs("adobe-20220124-E-sig-CA.jpg"), "red"),
+        (theirs("adobe-20220124-E-dat-CA.jpg"), "red"),
+        (long, "red"),
+        (deep.clone(), "red"),
+    ];
+
+    let artifacts = std::env::var_os("SIG_SHARE_ARTIFACTS").map(PathBuf::from).unwrap_or_else(|| {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/browser-artifacts").join("verify-page")
+    });
+    let mut command = Command::new("node");
+    command.arg(browser.join("verify-page.mjs")).arg(&url).arg(&artifacts);
+    command.args(cases.iter().map(|(f, _)| f.as_os_str())).env("NO_PROXY", "127.0.0.1");
+    let output = command.output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}{}", String::from_utf8_lossy(&output.stderr));
+    let page: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(page["offsite"], serde_json::json!([]), "the page made requests elsewhere: {page:#}");
+    assert_eq!(page["errors"], serde_json::json!([]), "{page:#}");
+
+    for ((file, want), seen) in cases.iter().zip(page["results"].as_array().unwrap()) {
+        let name = file.file_name().unwrap().to_string_lossy();
+        assert_eq!(seen["verdict"], *want, "{name}: {seen:#}");
+        assert!(seen["pwned"].is_null(), "{name}: a manifest ran script: {seen:#}");
+        assert!(seen["width"].as_u64() <= seen["viewport"].as_u64(), "{name}: the layout overflows: {seen:#}");
+        // The command line says the same of the same file with the same trust.
+        let (_, out, err) =
+            sig_share(&["provenance", file.to_str().unwrap(), "--trust-config", trust, "--offline", "--json"]);
+        let cli: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{name}: {e}: {out}{err}"));
+        assert_eq!(seen["verdict"], cli["verdict"], "{name}: page {seen:#} vs provenance {cli:#}");
+        if let Some(reason) = cli["reason"].as_str() {
+            assert_eq!(seen["reason"].as_str(), Some(reason), "{name}: the page says why as the CLI does");
+        }
+    }
+    let by_name =
+        |f: &Path| page["results"].as_array().unwrap().iter().find(|r| r["file"] == f.to_str().unwrap()).unwrap();
+
+    // Details a person reads: who, which issuer, the chain newest first.
+    let edit = by_name(&cropped);
+    assert_eq!(edit["signers"], serde_json::json!(["bob@example.com", "alice@example.com"]), "{edit:#}");
+    assert_eq!(edit["facts"]["Signed by"], "bob@example.com");
+    assert_eq!(edit["facts"]["Identity issuer"], issuer);
+    assert!(edit["facts"]["Trusted time"].as_str().is_some_and(|t| t.ends_with('Z')), "{edit:#}");
+    // verify, holding the newest step to the identity the page names, agrees.
+    let (code, out, _) = sig_share(&[
+        "verify",
+        cropped.to_str().unwrap(),
+        "--certificate-identity",
+        "bob@example.com",
+        "--certificate-oidc-issuer",
+        &issuer,
+        "--trust-config",
+        trust,
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(serde_json::from_str::<Value>(&out).unwrap()["verdict"], edit["verdict"]);
+    // The stripped copy: no manifest, but the log knows its bytes, checked in the page.
+    let shown = by_name(&d.join("stripped.jpg"));
+    assert!(
+        shown["log"].as_array().unwrap().iter().any(|l| l.as_str().unwrap().contains("alice@example.com")),
+        "{shown:#}"
+    );
+    // The forty nested edits all show.
+    assert_eq!(by_name(&deep)["signers"].as_array().unwrap().len(), 41);
+    // The markup came back as text.
+    assert!(by_name(&markup)["pwned"].is_null());
+    assert!(page["usable_ms"].as_u64().unwrap() < page["ready_ms"].as_u64().unwrap() + 1);
+}

@@ -1,0 +1,91 @@
+//! The verification page: `/` and its script and style (in the binary, from `web/`), and the
+//! WebAssembly verifier built by `scripts/build-web` (`crates/web`), served from a directory
+//! because it is built for another target than the server. Without that directory the page
+//! still loads and says that its verifier is missing.
+//!
+//! The verifier module and its loader are served with `Access-Control-Allow-Origin: *`: the
+//! embeddable badge loads them into pages of other origins.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+
+const INDEX_HTML: &str = include_str!("../../../web/index.html");
+const APP_JS: &str = include_str!("../../../web/app.js");
+const STYLE_CSS: &str = include_str!("../../../web/style.css");
+
+/// The files of the built verifier the page may load, with their types.
+const PKG_FILES: [(&str, &str); 2] =
+    [("sig_share_web.js", "text/javascript; charset=utf-8"), ("sig_share_web_bg.wasm", "application/wasm")];
+
+/// Where `scripts/build-web` puts the verifier when none is named: `web/pkg` in this checkout.
+pub fn default_pkg_dir() -> PathBuf {
+    std::env::var_os("SIG_SHARE_WEB_PKG")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../web/pkg")))
+}
+
+/// The page's routes, with the built verifier read from `pkg_dir`.
+pub fn routes(pkg_dir: PathBuf) -> Router {
+    Router::new()
+        .route("/", get(|| async { page(INDEX_HTML, "text/html; charset=utf-8") }))
+        .route("/web/app.js", get(|| async { page(APP_JS, "text/javascript; charset=utf-8") }))
+        .route("/web/style.css", get(|| async { page(STYLE_CSS, "text/css; charset=utf-8") }))
+        .route("/web/pkg/{file}", get(pkg_file))
+        .with_state(Arc::new(pkg_dir))
+}
+
+fn page(body: &'static str, content_type: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "no-cache"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            (header::REFERRER_POLICY, "no-referrer"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// A file of the built verifier, gzip-compressed when the client takes it and the build made
+/// a `.gz` beside it.
+async fn pkg_file(State(dir): State<Arc<PathBuf>>, Path(name): Path<String>, headers: HeaderMap) -> Response {
+    let Some((name, content_type)) = PKG_FILES.iter().find(|(n, _)| *n == name) else {
+        return sig_share_log::http::error(StatusCode::NOT_FOUND, 5, "no such file of the verifier".into());
+    };
+    let gzip = headers
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|e| e.trim().split(';').next() == Some("gzip")));
+    let plain = dir.join(name);
+    let compressed = dir.join(format!("{name}.gz"));
+    let (path, encoded) = if gzip && compressed.is_file() { (compressed, true) } else { (plain, false) };
+    match tokio::task::spawn_blocking(move || std::fs::read(&path))
+        .await
+        .unwrap_or_else(|e| Err(std::io::Error::other(e)))
+    {
+        Ok(bytes) => {
+            let mut response = (StatusCode::OK, bytes).into_response();
+            let h = response.headers_mut();
+            h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+            h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+            h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+            if encoded {
+                h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+            }
+            response
+        }
+        Err(_) => sig_share_log::http::error(
+            StatusCode::NOT_FOUND,
+            5,
+            format!("the page's verifier is not built here ({name}): run scripts/build-web"),
+        ),
+    }
+}

@@ -1,0 +1,92 @@
+//! sig-share in the browser. The page hands a file's bytes to [`Verifier::judge`], which reads
+//! the C2PA manifest and checks every step exactly as `sig-share provenance --json` does (the
+//! same `sig_share_media::judge` code), against the deployment's pinned trusted root; the file
+//! never leaves the device. For a file without a manifest, the page asks the log about its
+//! digest and checks each answer here ([`Verifier::check_entry`], [`Verifier::check_statement`]).
+//!
+//! Every answer is JSON text: the page renders it, and tests compare it with the command line's.
+
+use sig_share_media::judge::{self, Colour};
+use sig_share_media::logged::{self, LoggedStatement};
+use sig_share_media::{Anchors, ReadError};
+use sig_share_verify::ClientTrustConfig;
+use sig_share_verify::trust::TrustedRoot;
+use wasm_bindgen::prelude::*;
+
+/// A verifier for one deployment: its trusted root and C2PA trust anchors.
+#[wasm_bindgen]
+#[derive(Debug)]
+pub struct Verifier {
+    root: TrustedRoot,
+    anchors: Anchors,
+}
+
+#[wasm_bindgen]
+impl Verifier {
+    /// A verifier trusting the deployment's ClientTrustConfig (JSON) and, beyond its own CA and
+    /// TSA roots, the C2PA trust anchors in `c2pa_anchors_pem` (may be empty).
+    #[wasm_bindgen(constructor)]
+    pub fn new(trust_config_json: &str, c2pa_anchors_pem: &str) -> Result<Verifier, JsError> {
+        let config = ClientTrustConfig::from_json(trust_config_json)
+            .map_err(|e| JsError::new(&format!("the trust config: {e}")))?;
+        let mut anchors = Anchors::from_root(&config.trusted_root);
+        if !c2pa_anchors_pem.trim().is_empty() {
+            anchors.add_pem(c2pa_anchors_pem).map_err(|e| JsError::new(&format!("the C2PA trust anchors {e}")))?;
+        }
+        Ok(Verifier { root: config.trusted_root, anchors })
+    }
+
+    /// Judges a media file named `name` (its type is taken from the name, else its bytes) at
+    /// `now` (Unix seconds): the JSON `sig-share provenance --json` prints, with `verdict`
+    /// green, amber, red or grey.
+    pub fn judge(&self, name: &str, bytes: &[u8], now: f64) -> String {
+        judge_file(&self.root, &self.anchors, name, bytes, now as i64).to_string()
+    }
+
+    /// Checks one entry the log's digest index returned for content with SHA-256 `sha256_hex`:
+    /// `{verified, log_index, identity, issuer, signed_at, …}`, or `{verified: false, reason}`.
+    pub fn check_entry(&self, entry_json: &str, sha256_hex: &str, now: f64) -> String {
+        let checked = serde_json::from_str::<serde_json::Value>(entry_json)
+            .map_err(|e| format!("the entry is not JSON: {e}"))
+            .and_then(|entry| {
+                let digest = digest_of(sha256_hex)?;
+                let index = entry["logIndex"].as_str().and_then(|i| i.parse::<u64>().ok());
+                logged::verify_entry(&entry, &digest, &judge::anyone(), &self.root, now as i64)
+                    .map(|verified| logged::verified_json(index, &verified))
+            });
+        checked.unwrap_or_else(|reason| serde_json::json!({ "verified": false, "reason": reason })).to_string()
+    }
+
+    /// Checks one `{logEntry, statement}` the log keeps: the statement with who signed it and
+    /// when, or `{verified: false, reason}`.
+    pub fn check_statement(&self, item_json: &str, now: f64) -> String {
+        let checked = serde_json::from_str::<serde_json::Value>(item_json)
+            .map_err(|e| format!("the answer is not JSON: {e}"))
+            .and_then(|item| LoggedStatement::verify(&item, &self.root, now as i64));
+        logged::statement_json(&checked).to_string()
+    }
+}
+
+/// SHA-256 of `bytes`, hex: what the page asks the log about.
+#[wasm_bindgen]
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(<sha2::Sha256 as sha2::Digest>::digest(bytes))
+}
+
+/// Judges a file; unreadable files and files without provenance are answered too.
+fn judge_file(root: &TrustedRoot, anchors: &Anchors, name: &str, bytes: &[u8], now: i64) -> serde_json::Value {
+    match sig_share_media::read_bytes(name, bytes, None, Some(anchors)) {
+        Ok(report) => judge::judge(report, root, None, now).to_json(name),
+        Err(ReadError::NoManifest) => judge::unsigned_json(name, judge::NO_MANIFEST),
+        Err(ReadError::Media(e)) => serde_json::json!({
+            "file": name,
+            "verified": false,
+            "verdict": Colour::Red,
+            "reason": format!("its C2PA manifest could not be read (truncated or corrupt?): {e}"),
+        }),
+    }
+}
+
+fn digest_of(hex_text: &str) -> Result<[u8; 32], String> {
+    hex::decode(hex_text).ok().and_then(|d| d.try_into().ok()).ok_or_else(|| "not a SHA-256 in hex".to_owned())
+}

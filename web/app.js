@@ -1,0 +1,172 @@
+// The verification page. The verdict comes from sig-share's own verifier compiled to
+// WebAssembly (crates/web), which judges the file exactly as `sig-share provenance --json` does,
+// against this deployment's published trust config. The page only renders what it says, and
+// only with textContent: a manifest is written by whoever made the file, so nothing it says is
+// ever parsed as HTML.
+
+import init, { Verifier, sha256_hex } from "/web/pkg/sig_share_web.js";
+
+const TRUST_CONFIG = "/.well-known/sig-share/trust-config.json";
+const $ = (id) => document.getElementById(id);
+
+const TITLES = {
+  green: ["✔", "Verified"],
+  amber: ["!", "Verified, with caveats"],
+  red: ["✖", "Tampered or invalid"],
+  grey: ["?", "No provenance found"],
+};
+
+// The page works before the module arrives: a file chosen early waits for it.
+const verifier = (async () => {
+  const [, config] = await Promise.all([
+    init(),
+    fetch(TRUST_CONFIG).then((r) => {
+      if (!r.ok) throw new Error(`the trust config could not be fetched (${r.status})`);
+      return r.text();
+    }),
+  ]);
+  return new Verifier(config, "");
+})();
+verifier.then(
+  () => status("Ready. Nothing is uploaded: the check runs on this device."),
+  (e) => status(`The verifier could not start: ${e.message ?? e}`),
+);
+
+function status(text) {
+  $("status").textContent = text;
+}
+
+function el(tag, text, className) {
+  const node = document.createElement(tag);
+  if (text !== undefined && text !== null) node.textContent = String(text);
+  if (className) node.className = className;
+  return node;
+}
+
+function fact(label, value) {
+  if (value === undefined || value === null || value === "") return;
+  $("facts").append(el("dt", label), el("dd", value));
+}
+
+/// The last word of an IPTC digital source type URI, as people say it.
+function sourceType(uri) {
+  if (!uri) return null;
+  const name = String(uri).split("/").pop();
+  return name.replace(/([a-z])([A-Z])/g, "$1 $2").toLowerCase();
+}
+
+function render(report, logFindings) {
+  const colour = report.verdict ?? "red";
+  const [icon, title] = TITLES[colour] ?? TITLES.red;
+  const verdict = $("verdict");
+  verdict.className = `verdict ${colour}`;
+  verdict.dataset.verdict = colour;
+  $("verdict-icon").textContent = icon;
+  $("verdict-title").textContent = title;
+  const reason = report.reason ?? (report.caveats?.length ? report.caveats.join("; ") : "Every step checks out.");
+  $("verdict-reason").textContent = reason;
+
+  $("facts").replaceChildren();
+  const steps = report.steps ?? [];
+  const newest = steps[0];
+  if (newest) {
+    fact("Signed by", newest.signer);
+    fact("Identity issuer", newest.issuer);
+    fact("Creator", newest.creator);
+    fact("Device", newest.device);
+    fact("Trusted time", newest.signed_at);
+    fact("Source", sourceType(newest.digital_source_type));
+  }
+  if (report.c2pa) fact("C2PA validation", report.c2pa.state);
+
+  const timeline = $("timeline");
+  timeline.replaceChildren();
+  for (const step of steps) {
+    const item = el("li");
+    item.dataset.signer = step.signer ?? "";
+    const actions = (step.actions ?? []).join(", ") || "no actions recorded";
+    item.append(el("div", `${actions}, by ${step.signer ?? "an unknown signer"}`, "what"));
+    const meta = [step.signed_at ? `at ${step.signed_at}` : "time unknown"];
+    if (step.title) meta.push(`file ${step.title}`);
+    if (step.tool) meta.push(`with ${step.tool}`);
+    if (step.device) meta.push(`device ${step.device}`);
+    if (step.creator) meta.push(`creator ${step.creator}`);
+    item.append(el("div", meta.join(" · "), "meta"));
+    if (step.log_index !== undefined && step.log_index !== null) {
+      const where = step.found_in === "log" ? "not in the file: found in the log" : "in the file";
+      item.append(el("div", `log entry ${step.log_index}, inclusion proof checked against a signed checkpoint (${where})`, "meta"));
+    }
+    if (step.problem) item.append(el("div", `Problem: ${step.problem}`, "problem"));
+    timeline.append(item);
+  }
+  $("timeline-title").hidden = steps.length === 0;
+
+  const found = logFindings ?? [];
+  $("log-found").hidden = found.length === 0;
+  $("log-entries").replaceChildren(
+    ...found.map((f) => {
+      if (!f.verified) return el("li", `An entry that does not verify: ${f.reason}`, "problem");
+      const what = f.statement ? (f.statement.predicate?.actions ?? []).join(", ") : "signed these bytes";
+      return el("li", `Log entry ${f.log_index}: ${what}, by ${f.identity} at ${f.signed_at}`);
+    }),
+  );
+
+  $("raw").textContent = JSON.stringify({ report, log: found }, null, 2);
+  $("result").hidden = false;
+  verdict.focus();
+}
+
+/// For a file without a manifest: what the log knows about its exact bytes. Only the digest
+/// leaves the device, and every answer is checked before it is shown.
+async function askTheLog(v, bytes) {
+  const digest = sha256_hex(bytes);
+  const now = Date.now() / 1000;
+  const get = (path) => fetch(path).then((r) => (r.ok ? r.json() : null)).catch(() => null);
+  const [index, statements] = await Promise.all([
+    get(`/api/v1/index/sha256:${digest}`),
+    get(`/api/v1/statements/subject/sha256:${digest}`),
+  ]);
+  const entries = (index?.entries ?? []).map((e) => JSON.parse(v.check_entry(JSON.stringify(e), digest, now)));
+  const kept = (statements?.entries ?? []).map((s) => JSON.parse(v.check_statement(JSON.stringify(s), now)));
+  return [...kept, ...entries];
+}
+
+async function check(file) {
+  $("result").hidden = true;
+  status(`Checking ${file.name}…`);
+  const started = performance.now();
+  const v = await verifier;
+  const bytes = new Uint8Array(await file.arrayBuffer());
+  const report = JSON.parse(v.judge(file.name, bytes, Date.now() / 1000));
+  let log = [];
+  if (report.verdict === "grey") {
+    status(`No manifest in ${file.name}: asking the log about its digest…`);
+    log = await askTheLog(v, bytes);
+  }
+  const ms = Math.round(performance.now() - started);
+  render(report, log);
+  document.body.dataset.checked = file.name;
+  document.body.dataset.ms = String(ms);
+  status(`Checked ${file.name} in ${ms} ms, on this device.`);
+}
+
+function checkSafely(file) {
+  check(file).catch((e) => status(`Could not check ${file.name}: ${e.message ?? e}`));
+}
+
+$("file").addEventListener("change", (e) => {
+  const file = e.target.files?.[0];
+  if (file) checkSafely(file);
+});
+const drop = $("drop");
+drop.addEventListener("dragover", (e) => {
+  e.preventDefault();
+  drop.classList.add("over");
+});
+drop.addEventListener("dragleave", () => drop.classList.remove("over"));
+drop.addEventListener("drop", (e) => {
+  e.preventDefault();
+  drop.classList.remove("over");
+  const file = e.dataTransfer?.files?.[0];
+  if (file) checkSafely(file);
+});
