@@ -216,4 +216,23 @@ async fn the_page_gives_each_file_the_verdict_the_command_line_gives() {
     // The markup came back as text.
     assert!(by_name(&markup)["pwned"].is_null());
     assert!(page["usable_ms"].as_u64().unwrap() < page["ready_ms"].as_u64().unwrap() + 1);
+
+    // The verifier as served: compressed as the client takes it, loadable from other origins
+    // (the badge), and nothing else from that folder.
+    let client = reqwest::Client::new();
+    let wasm = format!("{url}/web/pkg/sig_share_web_bg.wasm");
+    let fetch = |accept: &'static str| client.get(&wasm).header("accept-encoding", accept).send();
+    let plain = fetch("identity").await.unwrap();
+    assert_eq!(plain.headers()["content-type"], "application/wasm");
+    assert_eq!(plain.headers()["access-control-allow-origin"], "*");
+    assert!(plain.headers().get("content-encoding").is_none());
+    assert_eq!(plain.bytes().await.unwrap(), std::fs::read(pkg.join("sig_share_web_bg.wasm")).unwrap());
+    for (accept, coding, ext) in [("gzip, deflate, br", "br", "br"), ("gzip", "gzip", "gz")] {
+        let Ok(stored) = std::fs::read(pkg.join(format!("sig_share_web_bg.wasm.{ext}"))) else { continue };
+        let answer = fetch(accept).await.unwrap();
+        assert_eq!(answer.headers()["content-encoding"], coding, "{accept}");
+        assert_eq!(answer.bytes().await.unwrap(), stored, "{accept}");
+    }
+    let other = client.get(format!("{url}/web/pkg/..%2F..%2FCargo.toml")).send().await.unwrap();
+    assert_eq!(other.status(), 404);
 }

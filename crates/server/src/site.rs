@@ -53,19 +53,23 @@ fn page(body: &'static str, content_type: &'static str) -> Response {
         .into_response()
 }
 
-/// A file of the built verifier, gzip-compressed when the client takes it and the build made
-/// a `.gz` beside it.
+/// A file of the built verifier, brotli- or gzip-compressed when the client takes it and the
+/// build made a `.br` or `.gz` beside it.
 async fn pkg_file(State(dir): State<Arc<PathBuf>>, Path(name): Path<String>, headers: HeaderMap) -> Response {
     let Some((name, content_type)) = PKG_FILES.iter().find(|(n, _)| *n == name) else {
         return sig_share_log::http::error(StatusCode::NOT_FOUND, 5, "no such file of the verifier".into());
     };
-    let gzip = headers
-        .get(header::ACCEPT_ENCODING)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|e| e.trim().split(';').next() == Some("gzip")));
-    let plain = dir.join(name);
-    let compressed = dir.join(format!("{name}.gz"));
-    let (path, encoded) = if gzip && compressed.is_file() { (compressed, true) } else { (plain, false) };
+    let accepts = |coding: &str| {
+        headers
+            .get(header::ACCEPT_ENCODING)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.split(',').any(|e| e.trim().split(';').next() == Some(coding)))
+    };
+    let (path, encoding) = [("br", "br"), ("gzip", "gz")]
+        .iter()
+        .map(|(coding, ext)| (*coding, dir.join(format!("{name}.{ext}"))))
+        .find(|(coding, path)| accepts(coding) && path.is_file())
+        .map_or_else(|| (dir.join(name), None), |(coding, path)| (path, Some(coding)));
     match tokio::task::spawn_blocking(move || std::fs::read(&path))
         .await
         .unwrap_or_else(|e| Err(std::io::Error::other(e)))
@@ -77,8 +81,8 @@ async fn pkg_file(State(dir): State<Arc<PathBuf>>, Path(name): Path<String>, hea
             h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
             h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
             h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
-            if encoded {
-                h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+            if let Some(coding) = encoding {
+                h.insert(header::CONTENT_ENCODING, HeaderValue::from_static(coding));
             }
             response
         }
