@@ -18,6 +18,9 @@ use axum::routing::get;
 const INDEX_HTML: &str = include_str!("../../../web/index.html");
 const APP_JS: &str = include_str!("../../../web/app.js");
 const STYLE_CSS: &str = include_str!("../../../web/style.css");
+const EXPLORER_HTML: &str = include_str!("../../../web/explorer.html");
+const EXPLORER_JS: &str = include_str!("../../../web/explorer.js");
+const BADGE_JS: &str = include_str!("../../../web/badge.js");
 
 /// The files of the built verifier the page may load, with their types.
 const PKG_FILES: [(&str, &str); 2] =
@@ -36,6 +39,9 @@ pub fn routes(pkg_dir: PathBuf) -> Router {
         .route("/", get(|| async { page(INDEX_HTML, "text/html; charset=utf-8") }))
         .route("/web/app.js", get(|| async { page(APP_JS, "text/javascript; charset=utf-8") }))
         .route("/web/style.css", get(|| async { page(STYLE_CSS, "text/css; charset=utf-8") }))
+        .route("/explorer", get(|| async { page(EXPLORER_HTML, "text/html; charset=utf-8") }))
+        .route("/web/explorer.js", get(|| async { page(EXPLORER_JS, "text/javascript; charset=utf-8") }))
+        .route("/web/badge.js", get(|| async { badge_js() }))
         .route("/web/pkg/{file}", get(pkg_file))
         .with_state(Arc::new(pkg_dir))
 }
@@ -51,6 +57,14 @@ fn page(body: &'static str, content_type: &'static str) -> Response {
         body,
     )
         .into_response()
+}
+
+/// The embeddable badge (`web/badge.js`): a module script that pages of any origin load, so
+/// with `Access-Control-Allow-Origin: *`.
+fn badge_js() -> Response {
+    let mut response = page(BADGE_JS, "text/javascript; charset=utf-8");
+    response.headers_mut().insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    response
 }
 
 /// A file of the built verifier, brotli- or gzip-compressed when the client takes it and the

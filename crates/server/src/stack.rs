@@ -201,7 +201,12 @@ impl Stack {
                 TRUST_CONFIG_PATH,
                 get(move || {
                     let trust = trust.clone();
-                    async move { ([(header::CONTENT_TYPE, "application/json")], trust.as_str().to_owned()).into_response() }
+                    // Public, and read by the badge on pages of other origins.
+                    async move {
+                        let headers =
+                            [(header::CONTENT_TYPE, "application/json"), (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")];
+                        (headers, trust.as_str().to_owned()).into_response()
+                    }
                 }),
             )
             .fallback(sig_share_log::http::not_found)

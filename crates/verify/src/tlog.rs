@@ -121,6 +121,44 @@ pub fn verify_inclusion(entry: &TlogEntry, root: &TrustedRoot) -> Result<Inclusi
     })
 }
 
+/// A checkpoint a trusted log signed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckedCheckpoint {
+    /// The log's URL in the trusted root.
+    pub log_url: String,
+    pub origin: String,
+    pub size: u64,
+    pub root: Hash,
+    /// Every signature on the note: the signer's name and key ID, and whether it is the
+    /// trusted log's own (verified) key; others (witnesses) are listed, not checked.
+    pub signatures: Vec<(String, u32, bool)>,
+}
+
+/// Verifies a checkpoint (a signed note, as a log serves it) against the logs `root` trusts:
+/// one of them must have signed it.
+pub fn verify_checkpoint(text: &str, root: &TrustedRoot) -> Result<CheckedCheckpoint, InclusionError> {
+    let note = Note::parse(text.as_bytes()).map_err(|e| InclusionError::Checkpoint(e.to_string()))?;
+    let checkpoint = Checkpoint::parse(note.text()).map_err(|e| InclusionError::Checkpoint(e.to_string()))?;
+    for log in &root.tlogs {
+        let Ok(verifier) = log_verifier(log, &checkpoint.origin, &note) else { continue };
+        if note.verify(&[verifier.as_ref()]).is_ok() {
+            let signatures = note
+                .signatures()
+                .iter()
+                .map(|s| (s.name.clone(), s.key_id, s.key_id == verifier.key_id() && s.name == verifier.name()))
+                .collect();
+            return Ok(CheckedCheckpoint {
+                log_url: log.base_url.clone(),
+                origin: checkpoint.origin,
+                size: checkpoint.size,
+                root: checkpoint.root,
+                signatures,
+            });
+        }
+    }
+    Err(InclusionError::Signature(checkpoint.origin, "no log in the trusted root signed it".into()))
+}
+
 /// The trusted log whose log ID (or checkpoint key ID) is `key_id`.
 pub fn find_log<'r>(root: &'r TrustedRoot, key_id: &[u8]) -> Result<&'r TransparencyLog, InclusionError> {
     let matches = |id: &str| b64::decode(id).is_ok_and(|d| d == key_id);

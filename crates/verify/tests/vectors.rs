@@ -168,12 +168,28 @@ fn rekor_v2_inclusion_and_checkpoints_as_the_conformance_suite_judges_them() {
             .unwrap_or_else(|e| panic!("{name}: {e}"));
         let entry = &bundle.verification_material.tlog_entries[0];
         let result = verify_inclusion(entry, &root);
+        // The checkpoint alone, as the log explorer checks the one a log serves.
+        let checkpoint = entry
+            .inclusion_proof
+            .as_ref()
+            .and_then(|p| p.checkpoint.as_ref())
+            .map(|c| sig_share_verify::tlog::verify_checkpoint(&c.envelope, &root));
         if must_fail.contains(&name.as_str()) {
             assert!(result.is_err(), "{name} must be refused");
+            if name != "rekor2-no-inclusion-proof_fail" {
+                assert!(checkpoint.unwrap().is_err(), "{name}: its checkpoint must be refused");
+            }
             refused += 1;
         } else if !name.ends_with("_fail") {
             let inclusion = result.unwrap_or_else(|e| panic!("{name}: {e}"));
             assert_eq!(inclusion.index, entry.log_index, "{name}");
+            let checked = checkpoint.unwrap().unwrap_or_else(|e| panic!("{name}: its checkpoint: {e}"));
+            assert_eq!(
+                (checked.size, checked.origin.as_str()),
+                (inclusion.tree_size, inclusion.origin.as_str()),
+                "{name}"
+            );
+            assert!(checked.signatures.iter().any(|(_, _, trusted)| *trusted), "{name}");
             verified += 1;
         }
     }

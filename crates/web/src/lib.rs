@@ -67,6 +67,53 @@ impl Verifier {
     }
 }
 
+/// The explorer's checks: what the log serves, verified against the same trusted root.
+#[wasm_bindgen]
+impl Verifier {
+    /// Checks a checkpoint as the log serves it: `{verified, origin, size, root, log_url,
+    /// signatures: [{name, key_id, trusted}]}`, or `{verified: false, reason}`.
+    pub fn check_checkpoint(&self, text: &str) -> String {
+        match sig_share_verify::tlog::verify_checkpoint(text, &self.root) {
+            Ok(c) => serde_json::json!({
+                "verified": true,
+                "origin": c.origin,
+                "size": c.size,
+                "root": hex::encode(c.root.0),
+                "log_url": c.log_url,
+                "signatures": c.signatures.iter().map(|(name, key_id, trusted)| serde_json::json!({
+                    "name": name, "key_id": format!("{key_id:08x}"), "trusted": trusted,
+                })).collect::<Vec<_>>(),
+            }),
+            Err(e) => serde_json::json!({ "verified": false, "reason": e.to_string() }),
+        }
+        .to_string()
+    }
+
+    /// Checks any hashedrekord entry the log serves (by index, say) as what its body records:
+    /// a keyless signature over the digest it names, proven in a trusted log. As
+    /// [`Verifier::check_entry`], with `sha256` (the digest signed) added.
+    pub fn check_log_entry(&self, entry_json: &str, now: f64) -> String {
+        let digest = serde_json::from_str::<serde_json::Value>(entry_json).ok().and_then(|entry| {
+            let body = entry["canonicalizedBody"].as_str()?;
+            let body: serde_json::Value = serde_json::from_slice(&base64_decode(body)?).ok()?;
+            let digest = body["spec"]["hashedRekordV002"]["data"]["digest"].as_str()?;
+            Some(hex::encode(base64_decode(digest)?))
+        });
+        let Some(digest) = digest else {
+            return serde_json::json!({ "verified": false, "reason": "not a hashedrekord 0.0.2 entry" }).to_string();
+        };
+        let mut checked: serde_json::Value =
+            serde_json::from_str(&self.check_entry(entry_json, &digest, now)).unwrap_or_default();
+        checked["sha256"] = digest.into();
+        checked.to_string()
+    }
+}
+
+fn base64_decode(text: &str) -> Option<Vec<u8>> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.decode(text).ok()
+}
+
 /// SHA-256 of `bytes`, hex: what the page asks the log about.
 #[wasm_bindgen]
 pub fn sha256_hex(bytes: &[u8]) -> String {
