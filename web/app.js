@@ -84,6 +84,13 @@ function render(report, logFindings) {
   for (const step of steps) {
     const item = el("li");
     item.dataset.signer = step.signer ?? "";
+    // Only the verifier's data URLs (a JPEG, PNG or WebP it read from the claim) become images.
+    if (typeof step.thumbnail === "string" && /^data:image\/(jpeg|png|webp);base64,/.test(step.thumbnail)) {
+      const img = el("img", null, "thumb");
+      img.src = step.thumbnail;
+      img.alt = `thumbnail recorded by step ${step.manifest ?? ""}`;
+      item.append(img);
+    }
     const actions = (step.actions ?? []).join(", ") || "no actions recorded";
     item.append(el("div", `${actions}, by ${step.signer ?? "an unknown signer"}`, "what"));
     const meta = [step.signed_at ? `at ${step.signed_at}` : "time unknown"];

@@ -72,6 +72,7 @@ try {
         [...document.querySelectorAll("#facts dt")].map((dt) => [dt.textContent, dt.nextElementSibling?.textContent]),
       ),
       signers: [...document.querySelectorAll("#timeline li")].map((li) => li.dataset.signer),
+      thumbnails: [...document.querySelectorAll("#timeline img")].filter((img) => img.complete && img.naturalWidth > 0).length,
       log: [...document.querySelectorAll("#log-entries li")].map((li) => li.textContent),
       ms: Number(document.body.dataset.ms),
       pwned: document.body.dataset.pwned ?? null,

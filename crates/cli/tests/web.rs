@@ -75,6 +75,10 @@ fn strip_app11(jpeg: &[u8]) -> Vec<u8> {
     out
 }
 
+fn by_path<'a>(cases: &'a [(PathBuf, &str)], name: &str) -> &'a std::ffi::OsStr {
+    cases.iter().find(|(p, _)| p.file_name().is_some_and(|n| n == name)).map(|(p, _)| p.as_os_str()).unwrap()
+}
+
 #[tokio::test]
 async fn the_page_gives_each_file_the_verdict_the_command_line_gives() {
     let Some(browser) = sig_share_testdata::browser() else { return };
@@ -211,11 +215,29 @@ async fn the_page_gives_each_file_the_verdict_the_command_line_gives() {
         shown["log"].as_array().unwrap().iter().any(|l| l.as_str().unwrap().contains("alice@example.com")),
         "{shown:#}"
     );
+    // Other tools' claim thumbnails show in the timeline (ours carry none).
+    assert!(by_name(&theirs("adobe-20220124-CA.jpg"))["thumbnails"].as_u64() >= Some(1), "{page:#}");
+    assert_eq!(edit["thumbnails"], 0);
     // The forty nested edits all show.
     assert_eq!(by_name(&deep)["signers"].as_array().unwrap().len(), 41);
     // The markup came back as text.
     assert!(by_name(&markup)["pwned"].is_null());
     assert!(page["usable_ms"].as_u64().unwrap() < page["ready_ms"].as_u64().unwrap() + 1);
+
+    // On a phone's width the layout holds too, the long and deep manifests included.
+    let phone = Command::new("node")
+        .arg(browser.join("verify-page.mjs"))
+        .arg(&url)
+        .arg(artifacts.join("phone"))
+        .args([cropped.as_os_str(), by_path(&cases, "long.jpg"), deep.as_os_str()])
+        .env("VIEWPORT_WIDTH", "375")
+        .output()
+        .unwrap();
+    let phone: Value = serde_json::from_slice(&phone.stdout).unwrap();
+    for seen in phone["results"].as_array().unwrap() {
+        assert!(seen["width"].as_u64() <= Some(375), "the layout overflows a phone: {seen:#}");
+        assert!(seen["verdict"].is_string(), "{seen:#}");
+    }
 
     // The verifier as served: compressed as the client takes it, loadable from other origins
     // (the badge), and nothing else from that folder.

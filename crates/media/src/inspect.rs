@@ -103,7 +103,14 @@ pub struct ManifestSummary {
     /// assertion to a device's claim (see [`crate::creator`]).
     #[serde(skip)]
     pub creator_bundle: Option<serde_json::Value>,
+    /// The claim's thumbnail: its type and bytes, when it is a JPEG, PNG or WebP of at most
+    /// [`MAX_THUMBNAIL_BYTES`] (anything else, an SVG say, is not shown).
+    #[serde(skip)]
+    pub thumbnail: Option<(String, Vec<u8>)>,
 }
+
+/// The largest claim thumbnail kept for showing.
+pub const MAX_THUMBNAIL_BYTES: usize = 256 * 1024;
 
 /// An action from `c2pa.actions`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -492,5 +499,11 @@ fn summarise(manifest: &c2pa::Manifest) -> ManifestSummary {
         identities,
         provenance_bundle,
         creator_bundle,
+        thumbnail: manifest
+            .thumbnail()
+            .filter(|(format, bytes)| {
+                matches!(*format, "image/jpeg" | "image/png" | "image/webp") && bytes.len() <= MAX_THUMBNAIL_BYTES
+            })
+            .map(|(format, bytes)| (format.to_owned(), bytes.into_owned())),
     }
 }

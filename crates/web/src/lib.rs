@@ -109,6 +109,11 @@ impl Verifier {
     }
 }
 
+fn base64_encode(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
 fn base64_decode(text: &str) -> Option<Vec<u8>> {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.decode(text).ok()
@@ -123,7 +128,19 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 /// Judges a file; unreadable files and files without provenance are answered too.
 fn judge_file(root: &TrustedRoot, anchors: &Anchors, name: &str, bytes: &[u8], now: i64) -> serde_json::Value {
     match sig_share_media::read_bytes(name, bytes, None, Some(anchors)) {
-        Ok(report) => judge::judge(report, root, None, now).to_json(name),
+        Ok(report) => {
+            let outcome = judge::judge(report, root, None, now);
+            let mut json = outcome.to_json(name);
+            // The claims' thumbnails, for the timeline: data URLs the page shows as images.
+            for step in json["steps"].as_array_mut().into_iter().flatten() {
+                let label = step["manifest"].as_str().unwrap_or_default();
+                let manifest = outcome.report.manifests.iter().find(|m| m.label == label);
+                if let Some((format, bytes)) = manifest.and_then(|m| m.thumbnail.as_ref()) {
+                    step["thumbnail"] = format!("data:{format};base64,{}", base64_encode(bytes)).into();
+                }
+            }
+            json
+        }
         Err(ReadError::NoManifest) => judge::unsigned_json(name, judge::NO_MANIFEST),
         Err(ReadError::Media(e)) => serde_json::json!({
             "file": name,
