@@ -195,20 +195,30 @@ async fn the_page_gives_each_file_the_verdict_the_command_line_gives() {
     assert_eq!(edit["facts"]["Signed by"], "bob@example.com");
     assert_eq!(edit["facts"]["Identity issuer"], issuer);
     assert!(edit["facts"]["Trusted time"].as_str().is_some_and(|t| t.ends_with('Z')), "{edit:#}");
-    // verify, holding the newest step to the identity the page names, agrees.
-    let (code, out, _) = sig_share(&[
-        "verify",
-        cropped.to_str().unwrap(),
-        "--certificate-identity",
-        "bob@example.com",
-        "--certificate-oidc-issuer",
-        &issuer,
-        "--trust-config",
-        trust,
-        "--json",
-    ]);
-    assert_eq!(code, 0, "{out}");
-    assert_eq!(serde_json::from_str::<Value>(&out).unwrap()["verdict"], edit["verdict"]);
+    // verify, holding the newest step to the identity the page names, agrees on every file the
+    // page calls ours (green) and on the changed byte (red whoever is asked for).
+    for (file, want) in &cases {
+        let seen = by_name(file);
+        let signer = match *want {
+            "green" => seen["facts"]["Signed by"].as_str().unwrap().to_owned(),
+            _ if file.ends_with("tampered.jpg") => "bob@example.com".to_owned(),
+            _ => continue,
+        };
+        let (code, out, err) = sig_share(&[
+            "verify",
+            file.to_str().unwrap(),
+            "--certificate-identity",
+            &signer,
+            "--certificate-oidc-issuer",
+            &issuer,
+            "--trust-config",
+            trust,
+            "--json",
+        ]);
+        let cli: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}{err}"));
+        assert_eq!(cli["verdict"], seen["verdict"], "{}: verify {cli:#}", file.display());
+        assert_eq!(code, if *want == "green" { 0 } else { 1 });
+    }
     // The stripped copy: no manifest, but the log knows its bytes, checked in the page.
     let shown = by_name(&d.join("stripped.jpg"));
     assert!(
