@@ -18,11 +18,10 @@
 // Escape, Enter and the close button, Space and a click beside the card), with what it says.
 // Prints one JSON object; screenshots go to ARTIFACTS_DIR. Exit status 0 when every badge came
 // to a verdict and every card opened and closed, 1 otherwise.
-import { mkdirSync, mkdtempSync, readFileSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import http from "node:http";
-import { tmpdir } from "node:os";
 import path from "node:path";
-import { chromium } from "playwright-core";
+import { launchChromium } from "./chromium.mjs";
 
 const [deployment, artifacts, ...pairs] = process.argv.slice(2);
 if (!deployment || !artifacts || pairs.length === 0 || pairs.some((p) => !p.includes("="))) {
@@ -123,17 +122,7 @@ const host = await listen((req, res) => {
 });
 hostOrigin = host.origin;
 
-const context = await chromium.launchPersistentContext(mkdtempSync(path.join(tmpdir(), "sig-share-chromium-")), {
-  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-  headless: true,
-  viewport: { width: Number(process.env.VIEWPORT_WIDTH ?? 1024), height: 800 },
-  args: [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    // Nothing but 127.0.0.1 resolves: neither the badge nor the page may make an outside request.
-    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-  ],
-});
+const context = await launchChromium();
 await context.addInitScript(() => {
   window.__violations = [];
   document.addEventListener("securitypolicyviolation", (e) =>

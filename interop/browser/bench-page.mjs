@@ -7,10 +7,8 @@
 //   node interop/browser/bench-page.mjs BASE_URL FILE [RUNS]
 //
 // Prints one JSON object. Exit status 0 when every run gave a verdict.
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import path from "node:path";
-import { chromium } from "playwright-core";
+import { launchChromium } from "./chromium.mjs";
 
 const [base, file, runsArg] = process.argv.slice(2);
 if (!base || !file) {
@@ -18,15 +16,7 @@ if (!base || !file) {
   process.exit(2);
 }
 const runs = Number(runsArg ?? 9);
-const context = await chromium.launchPersistentContext(mkdtempSync(path.join(tmpdir(), "sig-share-chromium-")), {
-  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-  headless: true,
-  args: [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-  ],
-});
+const context = await launchChromium();
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;

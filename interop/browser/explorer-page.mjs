@@ -5,24 +5,14 @@
 // (each line's text and whether the page's verifier accepted it), with a screenshot.
 //
 //   node interop/browser/explorer-page.mjs BASE_URL ARTIFACTS_DIR INDEX DIGEST IDENTITY
-import { mkdirSync, mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync } from "node:fs";
 import path from "node:path";
-import { chromium } from "playwright-core";
+import { launchChromium } from "./chromium.mjs";
 
 const [base, artifacts, index, digest, identity] = process.argv.slice(2);
 mkdirSync(artifacts, { recursive: true });
 const origin = new URL(base).origin;
-const context = await chromium.launchPersistentContext(mkdtempSync(path.join(tmpdir(), "sig-share-chromium-")), {
-  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-  headless: true,
-  viewport: { width: 1024, height: 800 },
-  args: [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-  ],
-});
+const context = await launchChromium();
 const offsite = [];
 const errors = [];
 context.on("request", (r) => {

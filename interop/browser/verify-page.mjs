@@ -9,10 +9,9 @@
 //   node interop/browser/verify-page.mjs BASE_URL ARTIFACTS_DIR FILE...
 //
 // Exit status: 0 when every file was judged (whatever the verdict), 1 otherwise.
-import { mkdirSync, mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync } from "node:fs";
 import path from "node:path";
-import { chromium } from "playwright-core";
+import { launchChromium } from "./chromium.mjs";
 
 const [base, artifacts, ...files] = process.argv.slice(2);
 if (!base || !artifacts || files.length === 0) {
@@ -22,17 +21,7 @@ if (!base || !artifacts || files.length === 0) {
 mkdirSync(artifacts, { recursive: true });
 const origin = new URL(base).origin;
 
-const context = await chromium.launchPersistentContext(mkdtempSync(path.join(tmpdir(), "sig-share-chromium-")), {
-  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-  headless: true,
-  viewport: { width: Number(process.env.VIEWPORT_WIDTH ?? 1024), height: 800 },
-  args: [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    // Nothing but the page's own server resolves: the page must make no outside request.
-    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-  ],
-});
+const context = await launchChromium();
 const offsite = [];
 const errors = [];
 context.on("request", (r) => {

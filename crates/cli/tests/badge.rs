@@ -10,54 +10,13 @@
 
 mod common;
 
-#[path = "../../media/tests/support/credential.rs"]
-mod credential;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 
+use common::pictures::{LocalCredential, flip_picture_byte, local_sign};
 use common::sig_share;
-use credential::LocalCredential;
 use serde_json::Value;
-use sig_share_media::{Anchors, Destination, EmbedRequest, Format, Intent, SourceType, embed};
-
-/// Signs `input` into `output` with a local (untrusted) credential as an edit of `parent` (or a
-/// creation) with `actions`: a manifest whose text we choose.
-fn local_sign(
-    credential: &Arc<LocalCredential>,
-    input: &Path,
-    output: &Path,
-    parent: Option<&Path>,
-    actions: &[String],
-) {
-    let bundle = serde_json::json!({ "mediaType": "test" });
-    let intent = match parent {
-        Some(p) => Intent::Edit { parent: p.to_path_buf(), actions: actions.to_vec() },
-        None => Intent::Create(SourceType::DigitalCapture),
-    };
-    let request = EmbedRequest {
-        input,
-        format: Format::Jpeg,
-        destination: Destination::Embedded(output.to_path_buf()),
-        intent,
-        provenance_bundle: &bundle,
-        identity_assertion: false,
-        creator: None,
-        anchors: Some(&Anchors::default()),
-    };
-    embed(&request, Arc::clone(credential) as Arc<dyn sig_share_media::Credential>).unwrap();
-}
-
-/// `signed` with one byte of the picture (found from `original`) changed.
-fn flip_picture_byte(original: &Path, signed: &Path, out: &Path) {
-    let original = std::fs::read(original).unwrap();
-    let mut bytes = std::fs::read(signed).unwrap();
-    let probe = &original[original.len() / 2..original.len() / 2 + 64];
-    let at = bytes.windows(64).position(|w| w == probe).unwrap();
-    bytes[at + 32] ^= 1;
-    std::fs::write(out, bytes).unwrap();
-}
 
 #[tokio::test]
 async fn one_script_tag_pins_a_verdict_on_every_image_of_a_page_elsewhere() {

@@ -8,6 +8,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
+use common::pictures::strip_app11;
 use common::{Server, sig_share};
 use serde_json::Value;
 
@@ -591,27 +592,6 @@ async fn a_device_key_in_a_pkcs11_token_enrolls_and_signs_without_leaving_it() {
     let (code, report) = stack.provenance(&dir.path().join("shot.signed.jpg"));
     assert_eq!(code, 0, "{report:#}");
     assert_eq!(report["steps"][0]["signer"], "urn:sig-share:device:camera-hsm");
-}
-
-/// The JPEG without its APP11 segments (where C2PA keeps its manifest): what a platform that
-/// strips metadata leaves of a signed photo.
-fn strip_app11(jpeg: &[u8]) -> Vec<u8> {
-    let mut out = jpeg[..2].to_vec();
-    let mut at = 2;
-    while at + 4 <= jpeg.len() {
-        assert_eq!(jpeg[at], 0xFF, "a JPEG marker at {at}");
-        let marker = jpeg[at + 1];
-        if marker == 0xDA {
-            out.extend_from_slice(&jpeg[at..]); // start of scan: the image data, to the end
-            break;
-        }
-        let end = at + 2 + usize::from(u16::from_be_bytes([jpeg[at + 2], jpeg[at + 3]]));
-        if marker != 0xEB {
-            out.extend_from_slice(&jpeg[at..end]);
-        }
-        at = end;
-    }
-    out
 }
 
 #[tokio::test]

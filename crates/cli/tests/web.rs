@@ -8,72 +8,13 @@
 
 mod common;
 
-#[path = "../../media/tests/support/credential.rs"]
-mod credential;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 
+use common::pictures::{LocalCredential, flip_picture_byte, local_sign, strip_app11};
 use common::sig_share;
-use credential::LocalCredential;
 use serde_json::Value;
-use sig_share_media::{Anchors, Destination, EmbedRequest, Format, Intent, SourceType, embed};
-
-/// Signs `input` into `output` with a local (untrusted) credential as an edit of `parent` (or a
-/// creation) with `actions`: manifests whose text we choose.
-fn local_sign(
-    credential: &Arc<LocalCredential>,
-    input: &Path,
-    output: &Path,
-    parent: Option<&Path>,
-    actions: &[String],
-) {
-    let bundle = serde_json::json!({ "mediaType": "test" });
-    let intent = match parent {
-        Some(p) => Intent::Edit { parent: p.to_path_buf(), actions: actions.to_vec() },
-        None => Intent::Create(SourceType::DigitalCapture),
-    };
-    let request = EmbedRequest {
-        input,
-        format: Format::Jpeg,
-        destination: Destination::Embedded(output.to_path_buf()),
-        intent,
-        provenance_bundle: &bundle,
-        identity_assertion: false,
-        creator: None,
-        anchors: Some(&Anchors::default()),
-    };
-    embed(&request, Arc::clone(credential) as Arc<dyn sig_share_media::Credential>).unwrap();
-}
-
-fn flip_picture_byte(original: &Path, signed: &Path, out: &Path) {
-    let original = std::fs::read(original).unwrap();
-    let mut bytes = std::fs::read(signed).unwrap();
-    let probe = &original[original.len() / 2..original.len() / 2 + 64];
-    let at = bytes.windows(64).position(|w| w == probe).unwrap();
-    bytes[at + 32] ^= 1;
-    std::fs::write(out, bytes).unwrap();
-}
-
-/// The JPEG without its APP11 segments (its C2PA manifest), as a platform strips it.
-fn strip_app11(jpeg: &[u8]) -> Vec<u8> {
-    let mut out = jpeg[..2].to_vec();
-    let mut at = 2;
-    while at + 4 <= jpeg.len() {
-        let marker = jpeg[at + 1];
-        if marker == 0xDA {
-            out.extend_from_slice(&jpeg[at..]);
-            break;
-        }
-        let end = at + 2 + usize::from(u16::from_be_bytes([jpeg[at + 2], jpeg[at + 3]]));
-        if marker != 0xEB {
-            out.extend_from_slice(&jpeg[at..end]);
-        }
-        at = end;
-    }
-    out
-}
 
 fn by_path<'a>(cases: &'a [(PathBuf, &str)], name: &str) -> &'a std::ffi::OsStr {
     cases.iter().find(|(p, _)| p.file_name().is_some_and(|n| n == name)).map(|(p, _)| p.as_os_str()).unwrap()
