@@ -20,14 +20,9 @@ use serde_json::Value;
 
 #[tokio::test]
 async fn one_script_tag_pins_a_verdict_on_every_image_of_a_page_elsewhere() {
-    let Some(_harness) = sig_share_testdata::browser() else { return };
-    let Some(pkg) = sig_share_testdata::web_pkg() else { return };
-    let Some(vectors) = sig_share_testdata::vectors("c2pa") else { return };
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let (_server, url) = common::serve(&data, &["--dev", "--web-pkg", pkg.to_str().unwrap()], &[]).await;
-    let trust = data.join("trust-config.json");
-    let trust = trust.to_str().unwrap();
+    let Some(stack) = common::page_stack().await else { return };
+    let (vectors, dir, url) = (&stack.vectors, &stack.dir, &stack.url);
+    let trust = stack.trust.as_str();
     let issuer = format!("{url}/oidc");
     let d = dir.path();
 
@@ -100,7 +95,7 @@ async fn one_script_tag_pins_a_verdict_on_every_image_of_a_page_elsewhere() {
     // This checkout's script (sig-share-testdata names the harness of the checkout it was
     // built in, which a shared target directory may have built from another).
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../interop/browser/badge-page.mjs");
-    command.arg(script).arg(&url).arg(&artifacts);
+    command.arg(script).arg(url).arg(&artifacts);
     for (name, file, _) in &cases {
         let mut arg = std::ffi::OsString::from(format!("{name}.jpg="));
         arg.push(file.as_os_str());

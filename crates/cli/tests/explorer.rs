@@ -14,25 +14,14 @@ use serde_json::Value;
 
 #[tokio::test]
 async fn the_explorer_shows_checked_log_answers() {
-    let Some(browser) = sig_share_testdata::browser() else { return };
-    let Some(pkg) = sig_share_testdata::web_pkg() else { return };
-    let Some(vectors) = sig_share_testdata::vectors("c2pa") else { return };
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let (_server, url) = common::serve(&data, &["--dev", "--web-pkg", pkg.to_str().unwrap()], &[]).await;
-    let trust = data.join("trust-config.json");
+    let Some(stack) = common::page_stack().await else { return };
+    let (browser, vectors, dir, url) = (&stack.browser, &stack.vectors, &stack.dir, &stack.url);
+    let trust = stack.trust.as_str();
     let token = sig_share_dev_idp::client::device_login(&format!("{url}/oidc"), "alice@example.com").await.unwrap();
     let photo = dir.path().join("photo.jpg");
     std::fs::copy(vectors.join("c2pa-rs/IMG_0003.jpg"), &photo).unwrap();
-    let (code, out, err) = sig_share(&[
-        "sign",
-        photo.to_str().unwrap(),
-        "--identity-token",
-        &token,
-        "--trust-config",
-        trust.to_str().unwrap(),
-        "--json",
-    ]);
+    let (code, out, err) =
+        sig_share(&["sign", photo.to_str().unwrap(), "--identity-token", &token, "--trust-config", trust, "--json"]);
     assert_eq!(code, 0, "{out}{err}");
     let signed: Value = serde_json::from_str(&out).unwrap();
     let content_index = signed["content_log_index"].to_string();

@@ -22,14 +22,9 @@ fn by_path<'a>(cases: &'a [(PathBuf, &str)], name: &str) -> &'a std::ffi::OsStr 
 
 #[tokio::test]
 async fn the_page_gives_each_file_the_verdict_the_command_line_gives() {
-    let Some(browser) = sig_share_testdata::browser() else { return };
-    let Some(pkg) = sig_share_testdata::web_pkg() else { return };
-    let Some(vectors) = sig_share_testdata::vectors("c2pa") else { return };
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let (_server, url) = common::serve(&data, &["--dev", "--web-pkg", pkg.to_str().unwrap()], &[]).await;
-    let trust = data.join("trust-config.json");
-    let trust = trust.to_str().unwrap();
+    let Some(stack) = common::page_stack().await else { return };
+    let (browser, pkg, vectors, dir, url) = (&stack.browser, &stack.pkg, &stack.vectors, &stack.dir, &stack.url);
+    let trust = stack.trust.as_str();
     let issuer = format!("{url}/oidc");
     let token = |email: &'static str| {
         let issuer = issuer.clone();
@@ -104,7 +99,7 @@ async fn the_page_gives_each_file_the_verdict_the_command_line_gives() {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/browser-artifacts").join("verify-page")
     });
     let mut command = Command::new("node");
-    command.arg(browser.join("verify-page.mjs")).arg(&url).arg(&artifacts);
+    command.arg(browser.join("verify-page.mjs")).arg(url).arg(&artifacts);
     command.args(cases.iter().map(|(f, _)| f.as_os_str())).env("NO_PROXY", "127.0.0.1");
     let output = command.output().unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -178,7 +173,7 @@ async fn the_page_gives_each_file_the_verdict_the_command_line_gives() {
     // On a phone's width the layout holds too, the long and deep manifests included.
     let phone = Command::new("node")
         .arg(browser.join("verify-page.mjs"))
-        .arg(&url)
+        .arg(url)
         .arg(artifacts.join("phone"))
         .args([cropped.as_os_str(), by_path(&cases, "long.jpg"), deep.as_os_str()])
         .env("VIEWPORT_WIDTH", "375")

@@ -39,6 +39,32 @@ pub async fn serve(data: &Path, extra: &[&str], envs: &[(&str, &str)]) -> (Serve
     serve_on(free_port(), data, extra, envs).await
 }
 
+/// What the browser tests need, each skipped locally (and failing under CI) when missing: the
+/// browser harness, the page's built verifier, the C2PA vectors, and `sig-share serve --dev`
+/// serving the page from a fresh data directory in `dir`.
+pub struct PageStack {
+    pub dir: tempfile::TempDir,
+    pub server: Server,
+    pub url: String,
+    /// The stack's trust config, as `--trust-config` takes it.
+    pub trust: String,
+    pub browser: std::path::PathBuf,
+    pub pkg: std::path::PathBuf,
+    pub vectors: std::path::PathBuf,
+}
+
+/// A [`PageStack`], or `None` to skip.
+pub async fn page_stack() -> Option<PageStack> {
+    let browser = sig_share_testdata::browser()?;
+    let pkg = sig_share_testdata::web_pkg()?;
+    let vectors = sig_share_testdata::vectors("c2pa")?;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let (server, url) = serve(&data, &["--dev", "--web-pkg", pkg.to_str().unwrap()], &[]).await;
+    let trust = data.join("trust-config.json").to_str().unwrap().to_owned();
+    Some(PageStack { dir, server, url, trust, browser, pkg, vectors })
+}
+
 /// [`serve`] on a given port.
 pub async fn serve_on(port: u16, data: &Path, extra: &[&str], envs: &[(&str, &str)]) -> (Server, String) {
     let listen = format!("127.0.0.1:{port}");
