@@ -8,7 +8,7 @@
 //
 // Prints one JSON object. Exit status 0 when every run gave a verdict.
 import path from "node:path";
-import { launchChromium } from "./chromium.mjs";
+import { launchChromium, report } from "./chromium.mjs";
 
 const [base, file, runsArg] = process.argv.slice(2);
 if (!base || !file) {
@@ -21,7 +21,6 @@ const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
-let ok = true;
 if (base === "--make-jpeg") {
   // A JPEG of about BYTES bytes: random noise (incompressible) drawn on a canvas and encoded
   // by Chromium at quality 0.9, 4:3.
@@ -47,7 +46,7 @@ if (base === "--make-jpeg") {
   await context.close();
   process.exit(0);
 }
-try {
+await report(context, async (fail) => {
   const page = context.pages()[0] ?? (await context.newPage());
   await page.goto(`${base}/`, { waitUntil: "domcontentloaded" });
   await page.waitForSelector("#file");
@@ -80,11 +79,5 @@ try {
     verdict = seen.verdict;
     if (i > 0) times.push(seen.ms); // the first run warms the module up
   }
-  console.log(JSON.stringify({ ...timing, ...loaded, file, verdict, runs: times.length, drop_to_verdict_ms: times, median_ms: median(times) }, null, 2));
-} catch (e) {
-  ok = false;
-  console.error(`FAIL: ${e.stack ?? e}`);
-} finally {
-  await context.close();
-}
-process.exit(ok ? 0 : 1);
+  return { ...timing, ...loaded, file, verdict, runs: times.length, drop_to_verdict_ms: times, median_ms: median(times) };
+});

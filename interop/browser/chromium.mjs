@@ -19,3 +19,22 @@ export function launchChromium(width = Number(process.env.VIEWPORT_WIDTH ?? 1024
     ],
   });
 }
+
+/// Runs `body` and ends the process as the browser scripts do: what `body` returns printed as
+/// JSON, then exit 0; exit 1 when it threw (the error on stderr) or called the `fail` it is
+/// given (after printing). The context is closed either way.
+export async function report(context, body) {
+  let ok = true;
+  try {
+    const out = await body(() => {
+      ok = false;
+    });
+    console.log(JSON.stringify(out, null, 2));
+  } catch (e) {
+    ok = false;
+    console.error(`FAIL: ${e.stack ?? e}`);
+  } finally {
+    await context.close();
+  }
+  process.exit(ok ? 0 : 1);
+}

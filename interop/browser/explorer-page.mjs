@@ -7,7 +7,7 @@
 //   node interop/browser/explorer-page.mjs BASE_URL ARTIFACTS_DIR INDEX DIGEST IDENTITY
 import { mkdirSync } from "node:fs";
 import path from "node:path";
-import { launchChromium } from "./chromium.mjs";
+import { launchChromium, report } from "./chromium.mjs";
 
 const [base, artifacts, index, digest, identity] = process.argv.slice(2);
 mkdirSync(artifacts, { recursive: true });
@@ -18,8 +18,7 @@ const errors = [];
 context.on("request", (r) => {
   if (!r.url().startsWith(origin + "/")) offsite.push(r.url());
 });
-let ok = true;
-try {
+await report(context, async (fail) => {
   const page = context.pages()[0] ?? (await context.newPage());
   page.on("pageerror", (e) => errors.push(e.message));
   await page.goto(`${base}/explorer`);
@@ -44,11 +43,5 @@ try {
   const certificates = await submit("identity", identity, "certificates");
   const nobody = await submit("identity", "nobody@example.com", "certificates");
   await page.screenshot({ path: path.join(artifacts, "explorer.png"), fullPage: true });
-  console.log(JSON.stringify({ checkpoint, entry, beyond, bytes, certificates, nobody, offsite, errors }, null, 2));
-} catch (e) {
-  ok = false;
-  console.error(`FAIL: ${e.stack ?? e}`);
-} finally {
-  await context.close();
-}
-process.exit(ok ? 0 : 1);
+  return { checkpoint, entry, beyond, bytes, certificates, nobody, offsite, errors };
+});

@@ -11,7 +11,7 @@
 // Exit status: 0 when every file was judged (whatever the verdict), 1 otherwise.
 import { mkdirSync } from "node:fs";
 import path from "node:path";
-import { launchChromium } from "./chromium.mjs";
+import { launchChromium, report } from "./chromium.mjs";
 
 const [base, artifacts, ...files] = process.argv.slice(2);
 if (!base || !artifacts || files.length === 0) {
@@ -29,8 +29,7 @@ context.on("request", (r) => {
   if (!(u.startsWith(origin + "/") || u.startsWith("blob:") || u.startsWith("data:"))) offsite.push(u);
 });
 const results = [];
-let ok = true;
-try {
+await report(context, async (fail) => {
   const page = context.pages()[0] ?? (await context.newPage());
   page.on("pageerror", (e) => errors.push(`page error: ${e.message}`));
   page.on("dialog", (d) => {
@@ -49,7 +48,7 @@ try {
     try {
       await page.waitForFunction((n) => document.body.dataset.checked === n, name, { timeout: 60_000 });
     } catch (e) {
-      ok = false;
+      fail();
       results.push({ file, error: `no verdict: ${(await page.textContent("#status")) ?? e.message}` });
       continue;
     }
@@ -73,11 +72,5 @@ try {
     await page.screenshot({ path: shot, fullPage: true });
     results.push({ file, ...seen, screenshot: shot });
   }
-  console.log(JSON.stringify({ usable_ms: usableMs, ready_ms: readyMs, results, offsite, errors }, null, 2));
-} catch (e) {
-  ok = false;
-  console.error(`FAIL: ${e.stack ?? e}`);
-} finally {
-  await context.close();
-}
-process.exit(ok ? 0 : 1);
+  return { usable_ms: usableMs, ready_ms: readyMs, results, offsite, errors };
+});
