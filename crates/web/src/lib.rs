@@ -48,12 +48,7 @@ impl Verifier {
     pub fn check_entry(&self, entry_json: &str, sha256_hex: &str, now: f64) -> String {
         let checked = serde_json::from_str::<serde_json::Value>(entry_json)
             .map_err(|e| format!("the entry is not JSON: {e}"))
-            .and_then(|entry| {
-                let digest = digest_of(sha256_hex)?;
-                let index = entry["logIndex"].as_str().and_then(|i| i.parse::<u64>().ok());
-                logged::verify_entry(&entry, &digest, &judge::anyone(), &self.root, now as i64)
-                    .map(|verified| logged::verified_json(index, &verified))
-            });
+            .and_then(|entry| self.entry_over(&entry, &digest_of(sha256_hex)?, now));
         checked.unwrap_or_else(|reason| serde_json::json!({ "verified": false, "reason": reason })).to_string()
     }
 
@@ -93,19 +88,30 @@ impl Verifier {
     /// a keyless signature over the digest it names, proven in a trusted log. As
     /// [`Verifier::check_entry`], with `sha256` (the digest signed) added.
     pub fn check_log_entry(&self, entry_json: &str, now: f64) -> String {
-        let digest = serde_json::from_str::<serde_json::Value>(entry_json).ok().and_then(|entry| {
-            let body = entry["canonicalizedBody"].as_str()?;
-            let body: serde_json::Value = serde_json::from_slice(&base64_decode(body)?).ok()?;
-            let digest = body["spec"]["hashedRekordV002"]["data"]["digest"].as_str()?;
-            Some(hex::encode(base64_decode(digest)?))
-        });
+        let entry = serde_json::from_str::<serde_json::Value>(entry_json).unwrap_or_default();
+        let digest = entry["canonicalizedBody"]
+            .as_str()
+            .and_then(base64_decode)
+            .and_then(|body| serde_json::from_slice::<serde_json::Value>(&body).ok())
+            .and_then(|body| body["spec"]["hashedRekordV002"]["data"]["digest"].as_str().and_then(base64_decode))
+            .and_then(|d| <[u8; 32]>::try_from(d).ok());
         let Some(digest) = digest else {
             return serde_json::json!({ "verified": false, "reason": "not a hashedrekord 0.0.2 entry" }).to_string();
         };
-        let mut checked: serde_json::Value =
-            serde_json::from_str(&self.check_entry(entry_json, &digest, now)).unwrap_or_default();
-        checked["sha256"] = digest.into();
+        let mut checked = self
+            .entry_over(&entry, &digest, now)
+            .unwrap_or_else(|reason| serde_json::json!({ "verified": false, "reason": reason }));
+        checked["sha256"] = hex::encode(digest).into();
         checked.to_string()
+    }
+}
+
+impl Verifier {
+    /// An entry verified as a keyless signature over `digest` in a trusted log, as JSON.
+    fn entry_over(&self, entry: &serde_json::Value, digest: &[u8; 32], now: f64) -> Result<serde_json::Value, String> {
+        let index = entry["logIndex"].as_str().and_then(|i| i.parse::<u64>().ok());
+        logged::verify_entry(entry, digest, &judge::anyone(), &self.root, now as i64)
+            .map(|verified| logged::verified_json(index, &verified))
     }
 }
 
