@@ -6,7 +6,7 @@ use std::sync::Mutex;
 
 use sig_share_tlog::Hash;
 
-use crate::storage::{Commit, Filed, ObjectStore, StateStore, StorageError, TreeHead};
+use crate::storage::{Commit, Filed, ObjectStore, Page, StateStore, StorageError, TreeHead};
 
 /// How an injected write fails.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -149,8 +149,8 @@ impl<S: StateStore> StateStore for Faulty<S> {
         self.inner.find(key, leaf)
     }
 
-    fn lookup(&self, key: &[u8], limit: usize) -> Result<Vec<u64>, StorageError> {
-        self.inner.lookup(key, limit)
+    fn lookup_page(&self, key: &[u8], page: Page, limit: usize) -> Result<Vec<u64>, StorageError> {
+        self.inner.lookup_page(key, page, limit)
     }
 
     fn file(&self, filed: &[Filed]) -> Result<(), StorageError> {

@@ -5,12 +5,18 @@
 //! | `POST /api/v2/log/entries` | Rekor v2 write API (hashedrekord 0.0.2) |
 //! | `GET /api/v2/checkpoint` | the signed checkpoint (tlog-tiles) |
 //! | `GET /api/v2/tile/<L>/<N>[.p/<W>]`, `GET /api/v2/tile/entries/<N>[.p/<W>]` | tiles and entry bundles |
-//! | `GET /api/v1/index/sha256:<hex>` | the entries that name an artifact digest, with inclusion proofs |
+//! | `GET /api/v1/index/sha256:<hex>` | the entries that name an artifact digest, with inclusion proofs (paged: see below) |
 //! | `GET /api/v1/log/entries/<index>` | entry `index` as a `TransparencyLogEntry`, proven against the newest checkpoint |
 //! | `POST /api/v1/statements` | keep an in-toto statement (a DSSE envelope) that a logged entry signs |
 //! | `GET /api/v1/statements/entry/<index>` | the statement entry `index` signs, with the entry and its proof |
-//! | `GET /api/v1/statements/subject/sha256:<hex>` | the statements about an artifact digest, each with its entry |
+//! | `GET /api/v1/statements/subject/sha256:<hex>` | the statements about an artifact digest, each with its entry (paged) |
 //! | `GET /metrics`, `GET /healthz` | Prometheus metrics, health |
+//!
+//! The lookups by digest answer in log order, oldest first, a page at a time: `?after=N` (the
+//! `next` of the previous page), `?before=N` (only entries older than N, e.g. older than an
+//! edit that names the digest as its parent) and `?limit=N` (at most 100). An answer whose
+//! `next` is set (and `truncated` true) has more: anyone can log entries under any digest, so
+//! a reader that stops at the first page must say that it saw only part of the list.
 //!
 //! Every error is JSON in grpc-gateway's shape, `{"code": <gRPC code>, "message": "…", "details": []}`,
 //! as rekor-tiles answers.
@@ -19,8 +25,8 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -33,8 +39,41 @@ use crate::statements::{self, StatementError, StoredStatement};
 
 /// The prefix of the Rekor v2 and tlog-tiles routes.
 pub const API_PREFIX: &str = "/api/v2";
-/// Most entries one index lookup returns.
+/// Most entries one page of a lookup by digest returns.
 pub const MAX_INDEX_RESULTS: usize = 100;
+
+/// `?after=N&before=N&limit=N` of a lookup by digest.
+#[derive(Debug, Clone, Copy, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PageQuery {
+    pub after: Option<u64>,
+    pub before: Option<u64>,
+    pub limit: Option<usize>,
+}
+
+impl PageQuery {
+    fn page(&self) -> crate::storage::Page {
+        crate::storage::Page { after: self.after, before: self.before }
+    }
+
+    fn limit(&self) -> usize {
+        self.limit.unwrap_or(MAX_INDEX_RESULTS).clamp(1, MAX_INDEX_RESULTS)
+    }
+}
+
+/// A page of indices under `key`, and the cursor of the next page if there is one.
+fn page_of(log: &Log, key: &[u8], query: &PageQuery) -> Result<(Vec<u64>, Option<u64>), String> {
+    let limit = query.limit();
+    let mut indices = log.lookup_page(key, query.page(), limit + 1).map_err(|e| e.to_string())?;
+    let more = indices.len() > limit;
+    indices.truncate(limit);
+    let next = if more { indices.last().copied() } else { None };
+    Ok((indices, next))
+}
+
+fn bad_query(e: QueryRejection) -> Response {
+    error(StatusCode::BAD_REQUEST, 3, format!("{} (expected ?after=N&before=N&limit=N)", e.body_text()))
+}
 
 #[derive(Clone)]
 struct App {
@@ -211,7 +250,10 @@ struct IndexAnswer {
     tree_size: String,
     checkpoint: String,
     entries: Vec<TransparencyLogEntry>,
+    /// More entries follow: fetch `?after=<next>`.
     truncated: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next: Option<String>,
 }
 
 /// Entry `index` with its inclusion proof against `published`, and its body. Blocking.
@@ -277,15 +319,21 @@ fn bad_digest(digest: &str) -> Response {
     )
 }
 
-async fn index(State(app): State<App>, Path(digest): Path<String>) -> Response {
+async fn index(
+    State(app): State<App>,
+    Path(digest): Path<String>,
+    query: Result<Query<PageQuery>, QueryRejection>,
+) -> Response {
     let Some(key) = rekor::parse_digest_key(&digest) else { return bad_digest(&digest) };
+    let Query(query) = match query {
+        Ok(q) => q,
+        Err(e) => return bad_query(e),
+    };
     answer_blocking("index lookup", move || {
-        let mut indices = app.log.lookup(&key, MAX_INDEX_RESULTS + 1).map_err(|e| e.to_string())?;
+        let (indices, next) = page_of(&app.log, &key, &query)?;
         // After the lookup, which returns only entries an earlier checkpoint covers: taken
         // before, a batch landing in between could hand it an entry beyond this tree.
         let published = app.log.latest();
-        let truncated = indices.len() > MAX_INDEX_RESULTS;
-        indices.truncate(MAX_INDEX_RESULTS);
         let entries = indices
             .into_iter()
             .map(|i| proven(&app.log, &app.log_id, &published, i).map(|(entry, _)| entry))
@@ -295,7 +343,8 @@ async fn index(State(app): State<App>, Path(digest): Path<String>) -> Response {
             tree_size: published.size.to_string(),
             checkpoint: published.checkpoint.to_string(),
             entries,
-            truncated,
+            truncated: next.is_some(),
+            next: next.map(|n| n.to_string()),
         })
     })
     .await
@@ -384,20 +433,29 @@ struct StatementsAnswer {
     tree_size: String,
     checkpoint: String,
     entries: Vec<SignedStatement>,
+    /// More statements follow: fetch `?after=<next>`.
     truncated: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next: Option<String>,
 }
 
-async fn statements_about(State(app): State<App>, Path(digest): Path<String>) -> Response {
+async fn statements_about(
+    State(app): State<App>,
+    Path(digest): Path<String>,
+    query: Result<Query<PageQuery>, QueryRejection>,
+) -> Response {
     let key = match rekor::parse_digest_key(&digest) {
         Some(key) if key.starts_with(b"sha256:") => key,
         _ => return bad_digest(&digest),
     };
+    let Query(query) = match query {
+        Ok(q) => q,
+        Err(e) => return bad_query(e),
+    };
     answer_blocking("statement lookup", move || {
         let subject = statements::subject_key(&key[b"sha256:".len()..]);
-        let mut indices = app.log.lookup(&subject, MAX_INDEX_RESULTS + 1).map_err(|e| e.to_string())?;
+        let (indices, next) = page_of(&app.log, &subject, &query)?;
         let published = app.log.latest(); // after the lookup, as in `index`
-        let truncated = indices.len() > MAX_INDEX_RESULTS;
-        indices.truncate(MAX_INDEX_RESULTS);
         let mut entries = Vec::with_capacity(indices.len());
         for i in indices {
             entries.extend(signed_statement(&app, &published, i)?);
@@ -407,7 +465,8 @@ async fn statements_about(State(app): State<App>, Path(digest): Path<String>) ->
             tree_size: published.size.to_string(),
             checkpoint: published.checkpoint.to_string(),
             entries,
-            truncated,
+            truncated: next.is_some(),
+            next: next.map(|n| n.to_string()),
         })
     })
     .await

@@ -332,8 +332,15 @@ impl Log {
 
     /// Indices of entries filed under `key`, at most `limit`, that the newest checkpoint covers.
     pub fn lookup(&self, key: &[u8], limit: usize) -> Result<Vec<u64>, StorageError> {
+        self.lookup_page(key, crate::storage::Page::default(), limit)
+    }
+
+    /// [`Log::lookup`] within `page`, in log order: the page ends where the newest checkpoint
+    /// does, so an entry committed but not yet published is never handed out.
+    pub fn lookup_page(&self, key: &[u8], page: crate::storage::Page, limit: usize) -> Result<Vec<u64>, StorageError> {
         let size = self.latest().size;
-        Ok(self.inner.stores.state.lookup(key, limit)?.into_iter().filter(|&i| i < size).collect())
+        let before = Some(page.before.map_or(size, |b| b.min(size)));
+        self.inner.stores.state.lookup_page(key, crate::storage::Page { before, ..page }, limit)
     }
 
     /// Submits an entry and waits until it is sequenced, durable and covered by a published

@@ -6,14 +6,20 @@ use std::path::Path;
 use redb::{Database, ReadOnlyDatabase, ReadableDatabase, ReadableTable, TableDefinition};
 use sig_share_tlog::Hash;
 
-use crate::storage::{Commit, Filed, MAX_KEY_LEN, StateStore, StorageError, TreeHead};
+use crate::storage::{Commit, Filed, MAX_KEY_LEN, Page, StateStore, StorageError, TreeHead};
 
 const HEAD: TableDefinition<&str, &[u8]> = TableDefinition::new("head");
 /// `len(key) ‖ key ‖ leaf hash` → index: an exact get deduplicates, a prefix range looks up.
 const FILED: TableDefinition<&[u8], u64> = TableDefinition::new("filed");
+/// `len(key) ‖ key ‖ index` (big-endian): the same records in index order, so a lookup reads a
+/// page of the oldest entries after a cursor, however many others share the key. Filing costs a
+/// second B-tree insert per entry; without it a lookup must read every record under the key to
+/// sort them, and anyone who logs enough entries under a digest pushes a genuine one out of view.
+const ORDERED: TableDefinition<&[u8], ()> = TableDefinition::new("ordered");
 const HEAD_KEY: &str = "head";
-/// The most entries one lookup reads before sorting by index.
-const MAX_SCAN: usize = 100_000;
+/// Marks a database whose `ordered` table holds every `filed` record (built on first open by a
+/// version that has it).
+const ORDERED_KEY: &str = "ordered-v1";
 
 /// The index filed under (`key`, `leaf`) in one snapshot of the table.
 fn get_filed(table: &redb::ReadOnlyTable<&[u8], u64>, key: &[u8], leaf: &Hash) -> Result<Option<u64>, StorageError> {
@@ -31,14 +37,52 @@ fn record_key(key: &[u8], leaf: &[u8; 32]) -> Vec<u8> {
     k
 }
 
-fn insert_filed(table: &mut redb::Table<&[u8], u64>, filed: &[Filed]) -> Result<(), StorageError> {
+fn ordered_key(key: &[u8], index: u64) -> Vec<u8> {
+    let mut k = Vec::with_capacity(1 + key.len() + 8);
+    k.push(key.len() as u8);
+    k.extend_from_slice(key);
+    k.extend_from_slice(&index.to_be_bytes());
+    k
+}
+
+fn insert_filed(tx: &redb::WriteTransaction, filed: &[Filed]) -> Result<(), StorageError> {
+    let mut table = tx.open_table(FILED).map_err(db_err)?;
+    let mut ordered = tx.open_table(ORDERED).map_err(db_err)?;
     for f in filed {
         if f.key.is_empty() || f.key.len() > MAX_KEY_LEN {
             return Err(StorageError::Corrupt(format!("entry {} has a key of {} bytes", f.index, f.key.len())));
         }
         table.insert(record_key(&f.key, &f.leaf.0).as_slice(), f.index).map_err(db_err)?;
+        ordered.insert(ordered_key(&f.key, f.index).as_slice(), ()).map_err(db_err)?;
     }
     Ok(())
+}
+
+/// Fills the `ordered` table from `filed` once, for a database written before it existed.
+fn build_ordered(db: &Database) -> Result<(), StorageError> {
+    let tx = db.begin_write().map_err(db_err)?;
+    {
+        let mut head = tx.open_table(HEAD).map_err(db_err)?;
+        if head.get(ORDERED_KEY).map_err(db_err)?.is_some() {
+            return Ok(());
+        }
+        let filed = tx.open_table(FILED).map_err(db_err)?;
+        let mut ordered = tx.open_table(ORDERED).map_err(db_err)?;
+        let mut rows = 0u64;
+        for row in filed.iter().map_err(db_err)? {
+            let (k, index) = row.map_err(db_err)?;
+            let k = k.value();
+            let len = usize::from(k[0]);
+            let key = k.get(1..1 + len).ok_or_else(|| StorageError::Corrupt("a short state record".into()))?;
+            ordered.insert(ordered_key(key, index.value()).as_slice(), ()).map_err(db_err)?;
+            rows += 1;
+        }
+        if rows > 0 {
+            tracing::info!(rows, "indexed the state's records in log order");
+        }
+        head.insert(ORDERED_KEY, b"1".as_slice()).map_err(db_err)?;
+    }
+    tx.commit().map_err(db_err)
 }
 
 /// A [`StateStore`] in a redb database.
@@ -81,7 +125,9 @@ impl RedbStateStore {
         let tx = db.begin_write().map_err(db_err)?;
         tx.open_table(HEAD).map_err(db_err)?;
         tx.open_table(FILED).map_err(db_err)?;
+        tx.open_table(ORDERED).map_err(db_err)?;
         tx.commit().map_err(db_err)?;
+        build_ordered(&db)?;
         Ok(RedbStateStore { db: Db::Writable(db) })
     }
 
@@ -131,8 +177,8 @@ impl StateStore for RedbStateStore {
                 return Err(StorageError::Conflict { expected, found });
             }
             head.insert(HEAD_KEY, commit.head.encode().as_slice()).map_err(db_err)?;
-            insert_filed(&mut tx.open_table(FILED).map_err(db_err)?, commit.filed)?;
         }
+        insert_filed(&tx, commit.filed)?;
         // redb's default durability is Immediate: commit returns once the data is on disk.
         tx.commit().map_err(db_err)
     }
@@ -142,7 +188,7 @@ impl StateStore for RedbStateStore {
             return Err(StorageError::Database("the state database is open read-only".into()));
         };
         let tx = db.begin_write().map_err(db_err)?;
-        insert_filed(&mut tx.open_table(FILED).map_err(db_err)?, filed)?;
+        insert_filed(&tx, filed)?;
         tx.commit().map_err(db_err)
     }
 
@@ -157,19 +203,29 @@ impl StateStore for RedbStateStore {
         queries.iter().map(|(key, leaf)| get_filed(&table, key, leaf)).collect()
     }
 
-    fn lookup(&self, key: &[u8], limit: usize) -> Result<Vec<u64>, StorageError> {
-        if key.is_empty() || key.len() > MAX_KEY_LEN {
+    fn lookup_page(&self, key: &[u8], page: Page, limit: usize) -> Result<Vec<u64>, StorageError> {
+        if key.is_empty() || key.len() > MAX_KEY_LEN || limit == 0 {
+            return Ok(Vec::new());
+        }
+        let lo = ordered_key(key, page.after.map_or(0, |a| a.saturating_add(1)));
+        let hi = ordered_key(key, page.before.unwrap_or(u64::MAX));
+        if lo >= hi {
             return Ok(Vec::new());
         }
         let tx = self.db.begin_read()?;
-        let table = tx.open_table(FILED).map_err(db_err)?;
-        let (lo, hi) = (record_key(key, &[0; 32]), record_key(key, &[0xff; 32]));
+        let table = match tx.open_table(ORDERED) {
+            Ok(t) => t,
+            // A read-only open of a database from before the table existed: nothing filed
+            // in order yet (the next writable open builds it).
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
+            Err(e) => return Err(db_err(e)),
+        };
         let mut out = Vec::new();
-        for row in table.range(lo.as_slice()..=hi.as_slice()).map_err(db_err)?.take(MAX_SCAN) {
-            out.push(row.map_err(db_err)?.1.value());
+        for row in table.range(lo.as_slice()..hi.as_slice()).map_err(db_err)?.take(limit) {
+            let k = row.map_err(db_err)?.0;
+            let index = k.value().last_chunk::<8>().ok_or_else(|| StorageError::Corrupt("a short record".into()))?;
+            out.push(u64::from_be_bytes(*index));
         }
-        out.sort_unstable();
-        out.truncate(limit);
         Ok(out)
     }
 }
@@ -205,5 +261,47 @@ mod tests {
         assert_eq!(s.lookup(b"sha256:aab", 10).unwrap(), vec![2]);
         assert!(s.lookup(b"sha256:bb", 10).unwrap().is_empty());
         assert!(s.lookup(b"", 10).unwrap().is_empty());
+    }
+
+    #[test]
+    fn lookup_pages_in_index_order_whatever_the_leaf_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = RedbStateStore::open(&dir.path().join("state.redb")).unwrap();
+        // Leaf hashes sort in another order than indices: a lookup must not care.
+        let filed: Vec<Filed> = (0..300u64)
+            .map(|i| Filed { key: b"sha256:aa".to_vec(), leaf: Hash::leaf(&i.to_be_bytes()), index: i })
+            .collect();
+        let head = TreeHead { size: 300, root: Hash::leaf(b"r"), checkpoint: b"cp".to_vec() };
+        s.commit(None, &Commit { head: &head, filed: &filed }).unwrap();
+        let all = Page::default();
+        assert_eq!(s.lookup_page(b"sha256:aa", all, 3).unwrap(), [0, 1, 2]);
+        let after = Page { after: Some(2), before: None };
+        assert_eq!(s.lookup_page(b"sha256:aa", after, 3).unwrap(), [3, 4, 5]);
+        let window = Page { after: Some(100), before: Some(104) };
+        assert_eq!(s.lookup_page(b"sha256:aa", window, 10).unwrap(), [101, 102, 103]);
+        assert!(s.lookup_page(b"sha256:aa", Page { after: Some(5), before: Some(6) }, 10).unwrap().is_empty());
+        assert!(s.lookup_page(b"sha256:aa", Page { after: Some(u64::MAX), before: None }, 10).unwrap().is_empty());
+        assert_eq!(s.lookup_page(b"sha256:aa", Page { after: Some(298), before: None }, 10).unwrap(), [299]);
+        assert!(s.lookup_page(b"sha256:a", all, 10).unwrap().is_empty(), "no prefix matches");
+    }
+
+    #[test]
+    fn a_database_from_before_the_ordered_table_is_indexed_on_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.redb");
+        {
+            // As an older version wrote it: head and filed only.
+            let db = Database::create(&path).unwrap();
+            let tx = db.begin_write().unwrap();
+            tx.open_table(HEAD).unwrap();
+            let mut t = tx.open_table(FILED).unwrap();
+            for i in [5u64, 1, 3] {
+                t.insert(record_key(b"sha256:bb", &Hash::leaf(&[i as u8]).0).as_slice(), i).unwrap();
+            }
+            drop(t);
+            tx.commit().unwrap();
+        }
+        let s = RedbStateStore::open(&path).unwrap();
+        assert_eq!(s.lookup(b"sha256:bb", 10).unwrap(), [1, 3, 5]);
     }
 }

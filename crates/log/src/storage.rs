@@ -115,6 +115,14 @@ pub struct Filed {
     pub index: u64,
 }
 
+/// Which part of a key's entries a lookup reads: those after one index and before another
+/// (both exclusive), so a reader pages through them in log order with the last index it saw.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Page {
+    pub after: Option<u64>,
+    pub before: Option<u64>,
+}
+
 /// The most bytes in a [`Filed::key`].
 pub const MAX_KEY_LEN: usize = 255;
 
@@ -142,8 +150,13 @@ pub trait StateStore: Send + Sync + 'static {
     /// The index of the entry filed under `key` with this leaf hash, if logged.
     fn find(&self, key: &[u8], leaf: &Hash) -> Result<Option<u64>, StorageError>;
 
-    /// Up to `limit` indices of entries filed under `key`, in increasing order.
-    fn lookup(&self, key: &[u8], limit: usize) -> Result<Vec<u64>, StorageError>;
+    /// Up to `limit` indices of entries filed under `key` within `page`, in increasing order.
+    fn lookup_page(&self, key: &[u8], page: Page, limit: usize) -> Result<Vec<u64>, StorageError>;
+
+    /// The first `limit` indices of entries filed under `key`, in increasing order.
+    fn lookup(&self, key: &[u8], limit: usize) -> Result<Vec<u64>, StorageError> {
+        self.lookup_page(key, Page::default(), limit)
+    }
 
     /// Files entries already committed under more keys (a logged statement under its subjects'
     /// digests), durably. Filing a record twice is harmless.
