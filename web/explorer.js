@@ -3,6 +3,7 @@
 // WebAssembly verifier as the verification page before they are shown, and shown as text only.
 
 import init, { Verifier } from "/web/pkg/sig_share_web.js";
+import { readPages, verifiedFirst } from "/web/log.js";
 
 const $ = (id) => document.getElementById(id);
 const now = () => Date.now() / 1000;
@@ -76,16 +77,20 @@ $("digest-form").addEventListener("submit", async (e) => {
   const digest = $("digest").value.trim().toLowerCase();
   const v = await verifier;
   const [index, statements] = await Promise.all([
-    getJson(`/api/v1/index/sha256:${digest}`),
-    getJson(`/api/v1/statements/subject/sha256:${digest}`),
+    readPages(`/api/v1/index/sha256:${digest}`),
+    readPages(`/api/v1/statements/subject/sha256:${digest}`),
   ]);
-  const checked = [
-    ...(statements.body.entries ?? []).map((s) => JSON.parse(v.check_statement(JSON.stringify(s), now()))),
-    ...(index.body.entries ?? []).map((en) => ({ ...JSON.parse(v.check_entry(JSON.stringify(en), digest, now())), sha256: digest })),
-  ];
-  $("digest-entries").replaceChildren(
-    ...(checked.length ? checked.map((c) => item(describe(c), c.verified)) : [item("the log knows nothing about these bytes", undefined)]),
-  );
+  const checked = verifiedFirst([
+    ...statements.entries.map((s) => JSON.parse(v.check_statement(JSON.stringify(s), now()))),
+    ...index.entries.map((en) => ({ ...JSON.parse(v.check_entry(JSON.stringify(en), digest, now())), sha256: digest })),
+  ]);
+  const items = checked.length ? checked.map((c) => item(describe(c), c.verified)) : [item("the log knows nothing about these bytes", undefined)];
+  if (index.partial || statements.partial) {
+    const more = item("partial: the log lists more entries for these bytes than were read", undefined);
+    more.dataset.partial = "true";
+    items.push(more);
+  }
+  $("digest-entries").replaceChildren(...items);
 });
 
 $("identity-form").addEventListener("submit", async (e) => {

@@ -56,24 +56,71 @@ impl LogReader {
         })))
     }
 
-    /// The statements the log keeps about content with this SHA-256, each verified (or why not).
+    /// Every item of a paged lookup by digest (`path`, answered in log order with a `next`
+    /// cursor), older than entry `before` if given, up to `budget` items: the items, and
+    /// whether the log had more than were read. Anyone can log entries under any digest, so a
+    /// genuine one may sit behind pages of junk: read on, and say so when the budget ran out.
+    pub fn paged(&self, path: &str, before: Option<u64>, budget: usize) -> anyhow::Result<(Vec<Value>, bool)> {
+        let mut items = Vec::new();
+        let mut after: Option<u64> = None;
+        loop {
+            let mut query = Vec::new();
+            query.extend(after.map(|a| format!("after={a}")));
+            query.extend(before.map(|b| format!("before={b}")));
+            let url = if query.is_empty() { path.to_owned() } else { format!("{path}?{}", query.join("&")) };
+            let Some(answer) = self.get(&url)? else { return Ok((items, false)) };
+            let page = answer["entries"].as_array().cloned().unwrap_or_default();
+            let next = answer["next"].as_str().and_then(|n| n.parse::<u64>().ok());
+            // A cursor must move forward, or a hostile log could keep a reader here forever.
+            let next = next.filter(|&n| after.is_none_or(|a| n > a) && !page.is_empty());
+            let room = budget - items.len();
+            if page.len() > room {
+                items.extend(page.into_iter().take(room));
+                return Ok((items, true));
+            }
+            items.extend(page);
+            match next {
+                None => return Ok((items, false)),
+                Some(_) if items.len() >= budget => return Ok((items, true)),
+                Some(n) => after = Some(n),
+            }
+        }
+    }
+
+    /// The statements the log keeps about content with this SHA-256, logged before entry
+    /// `before` if given, in log order, each verified (or why not); and whether the log had
+    /// more than `budget` to read.
     pub fn statements_about(
         &self,
         sha256: &[u8; 32],
+        before: Option<u64>,
+        budget: usize,
         root: &TrustedRoot,
         now: i64,
-    ) -> anyhow::Result<Vec<Result<LoggedStatement, String>>> {
-        let answer = self.get(&format!("/api/v1/statements/subject/sha256:{}", hex::encode(sha256)))?;
-        let items = answer.as_ref().and_then(|a| a["entries"].as_array()).cloned().unwrap_or_default();
-        Ok(items
+    ) -> anyhow::Result<(Vec<Result<LoggedStatement, String>>, bool)> {
+        let path = format!("/api/v1/statements/subject/sha256:{}", hex::encode(sha256));
+        let (items, partial) = self.paged(&path, before, budget)?;
+        let checked = items
             .iter()
             .map(|item| {
                 let logged = LoggedStatement::verify(item, root, now)?;
                 if logged.statement.content_sha256() != hex::encode(sha256) {
                     return Err(format!("log entry {}'s statement is about other content", logged.index));
                 }
+                // The log was asked for older entries only; it is not trusted to have obeyed.
+                if before.is_some_and(|b| logged.index >= b) {
+                    return Err(format!(
+                        "log entry {} was not logged before entry {}",
+                        logged.index,
+                        before.unwrap_or(0)
+                    ));
+                }
                 Ok(logged)
             })
-            .collect())
+            .collect();
+        Ok((checked, partial))
     }
 }
+
+/// The most entries a lookup by digest reads before it says the list is partial.
+pub const LOOKUP_BUDGET: usize = 1000;

@@ -35,6 +35,10 @@ pub struct LookupArgs {
     /// A ClientTrustConfig file [default: the pinned one].
     #[arg(long, value_name = "PATH")]
     pub trust_config: Option<PathBuf>,
+    /// Read at most this many entries (and as many statements) from the log; a longer list is
+    /// reported as partial.
+    #[arg(long, value_name = "N", default_value_t = crate::log_reads::LOOKUP_BUDGET)]
+    pub max_entries: usize,
     /// Print JSON on stdout.
     #[arg(long)]
     pub json: bool,
@@ -47,6 +51,10 @@ manifests usually leaves) and verifies each against the pinned trusted root: inc
 checkpoint, signature, certificate chain, and the time the certificate log saw the certificate
 issued (a log entry carries no time stamp). Then `sig-share provenance` tells the rest where a
 manifest survives.
+
+Anyone can log entries under any digest, so the log answers a page at a time in log order and
+lookup reads on (up to --max-entries): entries that verify are listed first, those that do not
+are counted, and a list longer than was read is reported as partial (`\"partial\": true`).
 
 Exit status: 0 when at least one entry verifies, 1 when the log knows nothing it can prove about
 these bytes, 2 when the lookup could not run.";
@@ -72,12 +80,11 @@ pub fn run(args: LookupArgs) -> anyhow::Result<ExitCode> {
     };
 
     let reader = LogReader::new(&log)?;
-    let answer = reader.get(&format!("/api/v1/index/sha256:{}", hex::encode(sha256)))?.unwrap_or_default();
+    let path = format!("/api/v1/index/sha256:{}", hex::encode(sha256));
+    let (entries, entries_partial) = reader.paged(&path, None, args.max_entries)?;
     let root = &config.trusted_root;
-    let found: Vec<Found> = answer["entries"]
-        .as_array()
-        .into_iter()
-        .flatten()
+    let mut found: Vec<Found> = entries
+        .iter()
         .map(|entry| Found {
             index: entry["logIndex"].as_str().and_then(|i| i.parse().ok()),
             result: log_reads::verify_entry(entry, &sha256, &sig_share_media::judge::anyone(), root, now),
@@ -85,11 +92,16 @@ pub fn run(args: LookupArgs) -> anyhow::Result<ExitCode> {
         .collect();
     // The provenance statements about these bytes: what was done, with which tool or device.
     // A log without sig-share's statement store has none to give.
-    let statements = reader.statements_about(&sha256, root, now).unwrap_or_else(|e| {
-        tracing::debug!(error = %e, "the log keeps no statements");
-        Vec::new()
-    });
-    let truncated = answer["truncated"].as_bool().unwrap_or(false);
+    let (mut statements, statements_partial) =
+        reader.statements_about(&sha256, None, args.max_entries, root, now).unwrap_or_else(|e| {
+            tracing::debug!(error = %e, "the log keeps no statements");
+            (Vec::new(), false)
+        });
+    // What verifies first (oldest first within each): entries anyone could log under these
+    // bytes with a throwaway key come after, and never hide a genuine signer.
+    found.sort_by_key(|f| f.result.is_err());
+    statements.sort_by_key(|s| s.is_err());
+    let partial = entries_partial || statements_partial;
     let verified = found.iter().filter(|f| f.result.is_ok()).count() + statements.iter().filter(|s| s.is_ok()).count();
 
     if args.json {
@@ -102,7 +114,7 @@ pub fn run(args: LookupArgs) -> anyhow::Result<ExitCode> {
             "found": verified > 0,
             "entries": entries,
             "statements": statements,
-            "truncated": truncated,
+            "partial": partial,
         });
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else if found.is_empty() && statements.is_empty() {
@@ -114,6 +126,9 @@ pub fn run(args: LookupArgs) -> anyhow::Result<ExitCode> {
         let mut out = String::new();
         let n = found.len() + statements.len();
         writeln!(out, "{name}: {n} entr{} in {log}", if n == 1 { "y" } else { "ies" })?;
+        // Entries that do not verify are anyone's: a few are shown, the rest counted.
+        const SHOWN_UNVERIFIED: usize = 5;
+        let mut unverified = 0;
         for f in &found {
             let index = f.index.map_or_else(|| "?".into(), |i| i.to_string());
             match &f.result {
@@ -121,7 +136,12 @@ pub fn run(args: LookupArgs) -> anyhow::Result<ExitCode> {
                     let (who, when) = signer_and_time(v);
                     writeln!(out, "  ✓ entry {index}: signed by {who} at {when}, inclusion proven")?;
                 }
-                Err(reason) => writeln!(out, "  ✗ entry {index}: not verified: {reason}")?,
+                Err(reason) => {
+                    unverified += 1;
+                    if unverified <= SHOWN_UNVERIFIED {
+                        writeln!(out, "  ✗ entry {index}: not verified: {reason}")?;
+                    }
+                }
             }
         }
         for s in &statements {
@@ -138,11 +158,23 @@ pub fn run(args: LookupArgs) -> anyhow::Result<ExitCode> {
                         writeln!(out, "      made from sha256:{}{at}", parent.digest.sha256)?;
                     }
                 }
-                Err(reason) => writeln!(out, "  ✗ a provenance statement: not verified: {reason}")?,
+                Err(reason) => {
+                    unverified += 1;
+                    if unverified <= SHOWN_UNVERIFIED {
+                        writeln!(out, "  ✗ a provenance statement: not verified: {reason}")?;
+                    }
+                }
             }
         }
-        if truncated {
-            writeln!(out, "  (the log returned only the first entries)")?;
+        if unverified > SHOWN_UNVERIFIED {
+            writeln!(out, "  … and {} more that do not verify", unverified - SHOWN_UNVERIFIED)?;
+        }
+        if partial {
+            writeln!(
+                out,
+                "  (partial: the log lists more than the {} read; pass --max-entries to read further)",
+                args.max_entries
+            )?;
         }
         print!("{}", crate::media_judge::terminal_safe(&out));
     }

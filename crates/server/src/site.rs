@@ -20,6 +20,7 @@ const APP_JS: &str = include_str!("../../../web/app.js");
 const STYLE_CSS: &str = include_str!("../../../web/style.css");
 const EXPLORER_HTML: &str = include_str!("../../../web/explorer.html");
 const EXPLORER_JS: &str = include_str!("../../../web/explorer.js");
+const LOG_JS: &str = include_str!("../../../web/log.js");
 const BADGE_JS: &str = include_str!("../../../web/badge.js");
 
 /// The files of the built verifier the page may load, with their types.
@@ -41,6 +42,7 @@ pub fn routes(pkg_dir: PathBuf) -> Router {
         .route("/web/style.css", get(|| async { page(STYLE_CSS, "text/css; charset=utf-8") }))
         .route("/explorer", get(|| async { page(EXPLORER_HTML, "text/html; charset=utf-8") }))
         .route("/web/explorer.js", get(|| async { page(EXPLORER_JS, "text/javascript; charset=utf-8") }))
+        .route("/web/log.js", get(|| async { page(LOG_JS, "text/javascript; charset=utf-8") }))
         .route("/web/badge.js", get(|| async { badge_js() }))
         .route("/web/pkg/{file}", get(pkg_file))
         .with_state(Arc::new(pkg_dir))
