@@ -12,7 +12,7 @@ const $ = (id) => document.getElementById(id);
 const TITLES = {
   green: ["✔", "Verified"],
   amber: ["!", "Verified, with caveats"],
-  red: ["✖", "Tampered or invalid"],
+  red: ["✖", "Not verified"],
   grey: ["?", "No provenance found"],
 };
 

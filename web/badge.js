@@ -31,7 +31,7 @@ const SELECTOR = "img[data-sig-share]";
 const TITLES = {
   green: ["✔", "Verified"],
   amber: ["!", "Verified, with caveats"],
-  red: ["✖", "Tampered or invalid"],
+  red: ["✖", "Not verified"],
   grey: ["?", "No provenance found"],
 };
 const PIN = 26; // px: a touch target, and small over a photo

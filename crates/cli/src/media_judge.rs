@@ -69,26 +69,31 @@ const MAX_LOG_STEPS: usize = 64;
 /// Follows the chain past its oldest embedded step through the log: that step's verified
 /// statement names its parent by digest (and log index, when the parent had one), and the log
 /// keeps the parent's own statement, signed by an entry that is verified here like any other.
-/// Each such step names its own parents in turn. A parent nobody can find is a caveat, not a
-/// failure: what the file carries still verifies. A statement that does not verify is a failure.
+/// Each such step names its own parents in turn.
+///
+/// Everything the log serves is hostile until it binds to the chain: a statement counts for a
+/// parent only if it verifies, is about exactly the parent's digest, and was logged before the
+/// child that names it (log indices only grow). Anything else (a parent nobody can find, an
+/// index pointing at a statement about other bytes or made later, statements that do not
+/// verify) is a caveat, never a failure: what the file carries still verifies, and nobody who
+/// can write to the log can turn a good chain red or splice a stranger's history into it.
 fn follow_through_log(outcome: &mut Outcome, args: &ProvenanceArgs) -> anyhow::Result<()> {
     let Some(oldest) = outcome.steps.last() else { return Ok(()) };
-    let mut parents = oldest.parents.clone();
-    if parents.is_empty() {
+    let (Some(mut child), Some(mut parent)) = (oldest.log_index, oldest.parents.first().cloned()) else {
         return Ok(());
-    }
+    };
     let not_embedded = |p: &Parent| {
         let at = p.log_index.map(|i| format!(", log entry {i}")).unwrap_or_default();
         format!("a parent (sha256:{}{at}) is not embedded in the file", p.digest.sha256)
     };
     if args.offline {
-        outcome.caveats.push(format!("{}; --offline, so the log was not asked", not_embedded(&parents[0])));
+        outcome.caveats.push(format!("{}; --offline, so the log was not asked", not_embedded(&parent)));
         return Ok(());
     }
     let log = match &args.log {
         Some(url) => url.clone(),
         None if args.trust.trusted_root.is_some() => {
-            outcome.caveats.push(format!("{}; pass --log URL to follow it through the log", not_embedded(&parents[0])));
+            outcome.caveats.push(format!("{}; pass --log URL to follow it through the log", not_embedded(&parent)));
             return Ok(());
         }
         None => {
@@ -100,61 +105,22 @@ fn follow_through_log(outcome: &mut Outcome, args: &ProvenanceArgs) -> anyhow::R
     let root = crate::verify_cmd::load_root(args.trust.trusted_root.as_deref(), args.trust.trust_config.as_deref())?;
     let reader = LogReader::new(&log)?;
     let now = sig_share_sign::unix_now();
-    // The entries already in the chain: an edit that changed no byte has its own statement
-    // about its parent's digest, which is not its parent.
-    let mut seen: std::collections::HashSet<u64> = outcome.steps.iter().filter_map(|s| s.log_index).collect();
-    let mut followed = 0;
-    while let Some(parent) = parents.first().cloned() {
-        followed += 1;
-        if followed > MAX_LOG_STEPS {
-            outcome
-                .caveats
-                .push(format!("the chain goes on past {MAX_LOG_STEPS} steps in the log; not followed further"));
-            break;
-        }
-        let found = match parent.log_index {
-            Some(index) => reader.statement_at(index, &root, now),
-            // No index (the parent was a copy without its manifest): the log's statements about
-            // exactly these bytes; the first that verifies, the earliest logged.
-            None => hex::decode(&parent.digest.sha256).ok().and_then(|d| <[u8; 32]>::try_from(d).ok()).map_or(
-                Ok(None),
-                |digest| {
-                    reader.statements_about(&digest, &root, now).map(|all| {
-                        let first_err = all.iter().find_map(|r| r.as_ref().err().cloned());
-                        let mut unseen = all.into_iter().flatten().filter(|s| !seen.contains(&s.index));
-                        unseen.next().map(Ok).or(first_err.map(Err))
-                    })
-                },
-            ),
+    for _ in 0..MAX_LOG_STEPS {
+        let logged = match parent_in_log(&reader, &parent, child, &root, now) {
+            Ok(logged) => logged,
+            Err(why) => {
+                outcome.caveats.push(format!("{}, and {why}", not_embedded(&parent)));
+                return Ok(());
+            }
         };
-        let logged = match found {
-            Err(e) => {
-                outcome.caveats.push(format!("{}, and the log could not be asked: {e:#}", not_embedded(&parent)));
-                break;
-            }
-            Ok(None) => {
-                outcome
-                    .caveats
-                    .push(format!("{}, and the log at {log} keeps no statement for it", not_embedded(&parent)));
-                break;
-            }
-            Ok(Some(Err(reason))) => {
-                let p = format!("{}; its statement in the log does not verify: {reason}", not_embedded(&parent));
-                outcome.problem.get_or_insert(p);
-                break;
-            }
-            Ok(Some(Ok(logged))) => logged,
-        };
-        if !seen.insert(logged.index) {
-            outcome.problem.get_or_insert(format!("the chain in the log loops back to entry {}", logged.index));
-            break;
-        }
         let (signer, issuer) = match &logged.verified.signer {
             Signer::Identity { identity, issuer, .. } => (identity.clone(), Some(issuer.clone())),
             Signer::Key { kind } => (format!("a {kind} key"), None),
         };
+        child = logged.index;
+        let content_sha256 = Some(logged.statement.content_sha256().to_owned());
         let p = logged.statement.predicate;
-        parents = p.parents.clone();
+        let next = p.parents.first().cloned();
         outcome.steps.push(Step {
             manifest: format!("log entry {}", logged.index),
             title: logged.statement.subject.first().map(|s| s.name.clone()),
@@ -168,11 +134,64 @@ fn follow_through_log(outcome: &mut Outcome, args: &ProvenanceArgs) -> anyhow::R
             device: p.device,
             creator: p.creator,
             parents: p.parents,
+            content_sha256,
             found_in: FoundIn::Log,
             problem: None,
         });
+        match next {
+            Some(next) => parent = next,
+            None => return Ok(()),
+        }
     }
+    outcome.caveats.push(format!("the chain goes on past {MAX_LOG_STEPS} steps in the log; not followed further"));
     Ok(())
+}
+
+/// The statement in the log that stands for `parent` of the entry at index `child`, or why
+/// there is none to rely on (a caveat). By index when the child names one: that statement must
+/// verify, be about exactly the parent's digest, and be older than the child. By digest
+/// otherwise: the earliest verified statement about those bytes logged before the child.
+fn parent_in_log(
+    reader: &LogReader,
+    parent: &Parent,
+    child: u64,
+    root: &sig_share_verify::trust::TrustedRoot,
+    now: i64,
+) -> Result<sig_share_media::logged::LoggedStatement, String> {
+    let asked = |e: anyhow::Error| format!("the log at {} could not be asked: {e:#}", reader.url);
+    if let Some(index) = parent.log_index {
+        if index >= child {
+            return Err(format!(
+                "it names log entry {index} as the parent's, which was logged after the edit (entry {child}): not followed"
+            ));
+        }
+        return match reader.statement_at(index, root, now).map_err(asked)? {
+            None => Err(format!("the log at {} keeps no statement for entry {index}", reader.url)),
+            Some(Err(reason)) => Err(format!("the log's statement for entry {index} does not verify: {reason}")),
+            Some(Ok(logged)) if logged.statement.content_sha256() != parent.digest.sha256 => Err(format!(
+                "log entry {index}'s statement is about other content (sha256:{}), not this parent: not followed",
+                logged.statement.content_sha256()
+            )),
+            Some(Ok(logged)) => Ok(logged),
+        };
+    }
+    let digest = hex::decode(&parent.digest.sha256)
+        .ok()
+        .and_then(|d| <[u8; 32]>::try_from(d).ok())
+        .ok_or("its digest is not a SHA-256")?;
+    let budget = crate::log_reads::LOOKUP_BUDGET;
+    let (found, partial) = reader.statements_about(&digest, Some(child), budget, root, now).map_err(asked)?;
+    let ignored = found.iter().filter(|s| s.is_err()).count();
+    let more = if partial { format!(" (the log has more than the {budget} read)") } else { String::new() };
+    match found.into_iter().flatten().next() {
+        Some(logged) => Ok(logged),
+        None if ignored > 0 => Err(format!(
+            "the log at {} keeps {ignored} statement(s) about those bytes from before the edit, none of which \
+             verifies{more}",
+            reader.url
+        )),
+        None => Err(format!("the log at {} keeps no statement for it from before the edit{more}", reader.url)),
+    }
 }
 
 /// `sig-share verify` on a media file with no bundle beside it: the C2PA manifest, every step's
@@ -256,7 +275,8 @@ pub fn print_outcome(file: &Path, outcome: &Outcome, json: bool) -> anyhow::Resu
     }
     let mut out = String::new();
     match &outcome.problem {
-        None => writeln!(out, "Verified: {}", file.display()),
+        None if outcome.caveats.is_empty() => writeln!(out, "Verified: {}", file.display()),
+        None => writeln!(out, "Verified, with caveats: {}", file.display()),
         Some(p) if report.state == sig_share_media::State::Valid => writeln!(
             out,
             "NOT verified: {}\n  reason: {p}\n  (if you trust its signer, pass their root with --c2pa-trust)",

@@ -13,7 +13,6 @@ use sig_share_media::{
     Creator, Credential, Destination, EmbedRequest, Format, Intent, ReadError, SourceType, Statement,
 };
 use sig_share_sign::{Session, SigningClient};
-use sig_share_verify::bundle::Bundle;
 
 use crate::media_cmd::{EditArgs, MediaArgs, anchors, sidecar_beside};
 use crate::sign_cmd::SignArgs;
@@ -181,16 +180,17 @@ pub fn sign_media(args: &SignArgs, media: &MediaArgs, edit: Option<(&Path, &[Str
                 );
             }
             sig_share_media::format::detect(parent)?;
-            let digest = crate::artifact::sha256_file(parent)?;
-            let log_index = parent_log_index(parent);
-            let parents = vec![Parent { digest: Digests { sha256: hex::encode(digest) }, log_index }];
             let intent = Intent::Edit { parent: parent.to_path_buf(), actions: actions.to_vec() };
-            (intent, actions.to_vec(), None, parents)
+            (intent, actions.to_vec(), None, vec![])
         }
     };
 
     let (config, services) = crate::sign_cmd::load_services(args)?;
     let anchors = anchors(&config.trusted_root, &media.c2pa_trust)?;
+    let parents = match edit {
+        Some((parent, _)) => vec![parent_record(parent, &config.trusted_root, &anchors)?],
+        None => parents,
+    };
     let device = media.as_device.as_deref().map(crate::device_cmd::load).transpose()?;
     let digest = crate::artifact::sha256_file(&args.file)?;
     let rt = tokio::runtime::Runtime::new()?;
@@ -298,15 +298,58 @@ pub fn run_edit(args: EditArgs) -> anyhow::Result<ExitCode> {
     sign(&args.sign, &args.sign.media, Some((&args.parent, &args.actions)))
 }
 
-/// The log index of a parent's own provenance statement, when its manifest (embedded, or a
-/// sidecar beside it) carries one.
-fn parent_log_index(parent: &Path) -> Option<u64> {
+/// What an edit's statement says of its parent, which `provenance` follows through the log
+/// when the parent's manifest is not embedded. With the parent's log entry only when a manifest
+/// (embedded, or the sidecar beside it) validates against exactly the parent's bytes and its
+/// newest step's statement verifies: then the digest named is the content that statement is
+/// about, which the reader checks against the log. A manifest that does not belong to these
+/// bytes (a sidecar copied beside another picture) is not taken: the parent is named by its
+/// digest alone, and the reader looks that up.
+fn parent_record(
+    parent: &Path,
+    root: &sig_share_verify::trust::TrustedRoot,
+    anchors: &sig_share_media::Anchors,
+) -> anyhow::Result<Parent> {
+    let digest = hex::encode(crate::artifact::sha256_file(parent)?);
+    let by_digest = Parent { digest: Digests { sha256: digest.clone() }, log_index: None };
     let sidecar = Some(sidecar_beside(parent)).filter(|p| p.is_file());
-    let report = sig_share_media::read(parent, sidecar.as_deref(), None).ok()?;
-    let active = report.active_manifest.as_deref()?;
-    let manifest = report.manifests.iter().find(|m| m.label == active)?;
-    let bundle = Bundle::from_json(manifest.provenance_bundle.as_ref()?.to_string().as_bytes()).ok()?;
-    bundle.verification_material.tlog_entries.first().map(|e| e.log_index)
+    let report = match sig_share_media::read(parent, sidecar.as_deref(), Some(anchors)) {
+        Ok(report) => report,
+        Err(ReadError::NoManifest) => return Ok(by_digest),
+        Err(ReadError::Media(e)) => {
+            anyhow::bail!(
+                "{}: the parent's manifest could not be read ({e}); is it truncated or corrupt?",
+                parent.display()
+            )
+        }
+    };
+    let outcome = sig_share_media::judge::judge(report, root, None, sig_share_sign::unix_now());
+    let newest = outcome.steps.first();
+    let bound = outcome.report.state != sig_share_media::State::Invalid && newest.is_some_and(|s| s.problem.is_none());
+    let from = sidecar.as_ref().map_or_else(|| "its manifest".to_owned(), |s| s.display().to_string());
+    let (Some(step), true) = (newest, bound) else {
+        let why = outcome.problem.as_deref().unwrap_or("its sig-share evidence does not verify");
+        eprintln!(
+            "warning: {from} does not validate against {} ({why}); the edit names the parent by its digest only",
+            parent.display()
+        );
+        return Ok(by_digest);
+    };
+    match (step.log_index, &step.content_sha256) {
+        // A sidecar's statement is about the file's bytes as they are.
+        (Some(_), Some(content)) if sidecar.is_some() && *content != digest => {
+            eprintln!(
+                "warning: {from} is about other bytes (sha256:{content}) than {}; the edit names the parent by its \
+                 digest only",
+                parent.display()
+            );
+            Ok(by_digest)
+        }
+        (Some(index), Some(content)) => {
+            Ok(Parent { digest: Digests { sha256: content.clone() }, log_index: Some(index) })
+        }
+        _ => Ok(by_digest),
+    }
 }
 
 /// A C2PA action name: `c2pa.` and a standard action, or a reverse-domain custom one; dotted

@@ -178,7 +178,7 @@ async fn one_script_tag_pins_a_verdict_on_every_image_of_a_page_elsewhere() {
     assert_eq!(signed_card["facts"]["Identity issuer"], issuer.as_str(), "{signed_card:#}");
     assert!(signed_card["facts"]["Trusted time"].as_str().is_some_and(|t| t.ends_with('Z')), "{signed_card:#}");
     assert_eq!(signed_card["signers"], serde_json::json!(["alice@example.com"]), "{signed_card:#}");
-    assert_eq!(card("tampered")["title"], "Tampered or invalid");
+    assert_eq!(card("tampered")["title"], "Not verified");
     assert_eq!(card("unsigned")["title"], "No provenance found");
     assert_eq!(card("nocors")["title"], "Not checked");
     // The markup in a manifest came back as text.

@@ -9,7 +9,7 @@ use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{Server, run, sig_share};
+use common::{Server, hex_sha256, run, sig_share};
 use serde_json::Value;
 
 /// The stack, and the verifiers pointed at it.
@@ -392,7 +392,3 @@ async fn sign_bundle_follows_the_conformance_protocol() {
     assert!(err.contains("--staging") && err.contains("--signing-config"), "{err}");
 }
 
-fn hex_sha256(data: &[u8]) -> String {
-    use sha2::Digest;
-    hex::encode(sha2::Sha256::digest(data))
-}

@@ -88,7 +88,7 @@ async fn the_page_gives_each_file_the_verdict_the_command_line_gives() {
         (unsigned, "grey"),
         (stripped, "grey"),
         (markup.clone(), "green"),
-        (theirs("adobe-20220124-CA.jpg"), "amber"),
+        (theirs("adobe-20220124-CA.jpg"), "red"),
         (theirs("adobe-20220124-E-sig-CA.jpg"), "red"),
         (theirs("adobe-20220124-E-dat-CA.jpg"), "red"),
         (long, "red"),

@@ -37,10 +37,11 @@ pub fn unsigned_json(file: &str, reason: &str) -> serde_json::Value {
 pub enum Colour {
     /// Verified: intact, signed by a trusted authority, every sig-share step holds.
     Green,
-    /// Verified with caveats: intact and correctly signed, but by a signer no trust anchor
-    /// vouches for, or with a parent nobody can find.
+    /// Verified, with caveats: the newest step verifies, but part of the story could not be
+    /// established (an earlier signer no anchor vouches for, a parent nobody can find).
     Amber,
-    /// Tampered or invalid: a hash, a signature or a step's evidence does not hold.
+    /// Not verified: a hash, a signature or a step's evidence does not hold, or no anchor
+    /// vouches for the newest claim's signer.
     Red,
     /// No provenance found.
     Grey,
@@ -77,6 +78,10 @@ pub struct Step {
     /// What the verified statement says this step was made from.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub parents: Vec<Parent>,
+    /// SHA-256 (hex) of the content the verified statement is about: what an edit of this
+    /// step's file names as its parent's digest.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content_sha256: Option<String>,
     /// Where the step was found: in the file's manifest store, or only in the log.
     pub found_in: FoundIn,
     /// Why this step's sig-share evidence does not hold.
@@ -128,19 +133,16 @@ impl Outcome {
         })
     }
 
-    /// The verdict at a glance. Amber when all that stands against the file is trust (a signer,
-    /// here or in an earlier step, that no anchor vouches for) or a parent nobody can find; red
-    /// when anything is broken, and when the newest step is not whom the policy asked for.
+    /// The verdict at a glance, and `verified` in one word: red exactly when [`Outcome::problem`]
+    /// says why the file does not verify; amber when it verifies but [`Outcome::caveats`] say
+    /// what could not be established (an earlier step by a signer no anchor vouches for, a
+    /// parent nobody can find, statements in the log that do not verify or came too late);
+    /// green when nothing stands against it. So `verified` is true exactly for green and amber.
     pub fn colour(&self) -> Colour {
-        const UNTRUSTED: [&str; 1] = ["signingCredential.untrusted"];
-        let only_untrusted = self.report.state != State::Invalid
-            && self.steps.iter().all(|s| s.problem.is_none())
-            && self.report.failure_codes().iter().all(|c| UNTRUSTED.contains(c));
-        match &self.problem {
-            None if self.caveats.is_empty() => Colour::Green,
-            None => Colour::Amber,
-            Some(_) if only_untrusted => Colour::Amber,
-            Some(_) => Colour::Red,
+        match (&self.problem, self.caveats.is_empty()) {
+            (Some(_), _) => Colour::Red,
+            (None, false) => Colour::Amber,
+            (None, true) => Colour::Green,
         }
     }
 }
@@ -177,6 +179,7 @@ pub fn judge(report: Report, root: &TrustedRoot, policy: Option<&Policy>, now: i
             device: None,
             creator: None,
             parents: Vec::new(),
+            content_sha256: None,
             found_in: FoundIn::Manifest,
             problem: None,
         };
@@ -192,6 +195,7 @@ pub fn judge(report: Report, root: &TrustedRoot, policy: Option<&Policy>, now: i
                     step.device = evidence.device;
                     step.creator = evidence.creator;
                     step.parents = evidence.parents;
+                    step.content_sha256 = Some(evidence.content_sha256);
                 }
                 Err(e) => step.problem = Some(e),
             },
@@ -210,18 +214,34 @@ pub fn judge(report: Report, root: &TrustedRoot, policy: Option<&Policy>, now: i
         }
         steps.push(step);
     }
+    // An earlier step whose only failing is that no anchor vouches for its signer (another
+    // tool's test certificate, say) leaves the newest step's word intact: a caveat. Anything
+    // else inside an ingredient is broken evidence.
+    let broken_ingredient = report.ingredient_failures.iter().find(|f| !UNTRUSTED.contains(&f.status.code.as_str()));
+    let mut caveats = Vec::new();
+    if let Some(f) = report.ingredient_failures.iter().find(|f| UNTRUSTED.contains(&f.status.code.as_str())) {
+        caveats.push(format!(
+            "an earlier step (ingredient {:?}) was signed by a signer no trust anchor vouches for ({})",
+            f.ingredient, f.status.code
+        ));
+    }
     let problem = match report.state {
         State::Invalid => Some(format!("C2PA validation failed: {}", codes(&report))),
-        _ if !report.ingredient_failures.is_empty() => {
-            let f = &report.ingredient_failures[0];
+        _ if broken_ingredient.is_some() => {
+            let f = broken_ingredient.expect("checked");
             let why = f.status.explanation.as_deref().map(|e| format!(": {e}")).unwrap_or_default();
             Some(format!("an earlier step does not validate: ingredient {:?} has {}{why}", f.ingredient, f.status.code))
         }
+        // Nobody this verifier trusts vouches for who made the newest claim: anyone can sign a
+        // manifest with a self-made certificate naming any organisation, so that is not verified.
         State::Valid => Some("the claim signer is not from a trusted authority (signingCredential.untrusted)".into()),
         State::Trusted => problem,
     };
-    Outcome { report, steps, problem, caveats: Vec::new() }
+    Outcome { report, steps, problem, caveats }
 }
+
+/// The status codes that say only that no trust anchor vouches for a signer.
+const UNTRUSTED: [&str; 1] = ["signingCredential.untrusted"];
 
 fn codes(report: &Report) -> String {
     let codes: Vec<&str> = report.failure_codes();
@@ -239,6 +259,8 @@ struct Evidence {
     device: Option<String>,
     /// The parents the statement names.
     parents: Vec<Parent>,
+    /// The statement's subject.
+    content_sha256: String,
     /// The creator beside a device, verified.
     creator: Option<String>,
 }
@@ -283,6 +305,7 @@ fn check_step(
         log_index: index,
         device: statement.predicate.device,
         parents: statement.predicate.parents,
+        content_sha256: hex::encode(subject),
         creator,
     })
 }
@@ -345,6 +368,7 @@ mod tests {
             device: None,
             creator: None,
             parents: vec![],
+            content_sha256: None,
             found_in: FoundIn::Manifest,
             problem: step_problem.then(|| "the provenance statement does not verify".into()),
         };
@@ -353,19 +377,23 @@ mod tests {
     }
 
     #[test]
-    fn the_colour_says_broken_only_when_something_is() {
+    fn the_colour_and_verified_always_agree() {
+        // Red exactly when there is a problem; amber for caveats alone.
         assert_eq!(outcome(State::Trusted, &[], &[], false, false).colour(), Colour::Green);
         assert_eq!(outcome(State::Trusted, &[], &[], false, true).colour(), Colour::Amber, "a missing parent");
         let untrusted = ["signingCredential.untrusted"];
-        assert_eq!(outcome(State::Valid, &untrusted, &[], false, false).colour(), Colour::Amber, "an unknown signer");
-        assert_eq!(
-            outcome(State::Trusted, &[], &untrusted, false, false).colour(),
-            Colour::Amber,
-            "an unknown signer earlier"
-        );
+        assert_eq!(outcome(State::Valid, &untrusted, &[], false, false).colour(), Colour::Red, "an unknown signer");
         assert_eq!(outcome(State::Invalid, &["assertion.dataHash.mismatch"], &[], false, false).colour(), Colour::Red);
         assert_eq!(outcome(State::Trusted, &[], &["claimSignature.mismatch"], false, false).colour(), Colour::Red);
         assert_eq!(outcome(State::Trusted, &[], &[], true, false).colour(), Colour::Red, "sig-share evidence fails");
-        assert_eq!(outcome(State::Valid, &untrusted, &[], true, false).colour(), Colour::Red);
+        for o in [
+            outcome(State::Trusted, &[], &[], false, true),
+            outcome(State::Valid, &untrusted, &[], false, false),
+            outcome(State::Trusted, &[], &[], true, false),
+        ] {
+            let json = o.to_json("f");
+            let verified = json["verified"].as_bool().unwrap();
+            assert_eq!(verified, matches!(o.colour(), Colour::Green | Colour::Amber), "{json:#}");
+        }
     }
 }

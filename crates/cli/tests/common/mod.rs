@@ -3,10 +3,17 @@
 #![allow(dead_code)]
 
 pub mod pictures;
+pub mod stack;
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
+
+/// The lowercase hex SHA-256 of `data`, as the log and the statements spell digests.
+pub fn hex_sha256(data: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(data))
+}
 
 /// Runs `sig-share` with `args`: its exit code, stdout and stderr.
 pub fn sig_share(args: &[&str]) -> (i32, String, String) {
@@ -150,4 +157,104 @@ pub fn softhsm_token(dir: &std::path::Path, label: &str) -> Vec<(String, String)
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     vec![("SOFTHSM2_CONF".into(), conf.display().to_string()), ("SIG_SHARE_PKCS11_PIN".into(), "1234".into())]
+}
+
+/// Signs and logs, as `email` (keyless, through the stack's CA and log), a sig-share provenance
+/// statement about `content` naming `parents` as it pleases: what a modified client could log,
+/// with no C2PA manifest. The log keeps the statement. Returns its log index.
+pub async fn sign_statement(
+    stack: &stack::Stack,
+    email: &str,
+    content: &[u8],
+    actions: &[&str],
+    parents: &[serde_json::Value],
+) -> u64 {
+    use sha2::Digest;
+    let statement = serde_json::json!({
+        "_type": "https://in-toto.io/Statement/v1",
+        "subject": [{ "name": "forged.jpg", "digest": { "sha256": hex::encode(sha2::Sha256::digest(content)) } }],
+        "predicateType": "https://sig-share.dev/provenance/v0.1",
+        "predicate": { "format": "image/jpeg", "actions": actions, "parents": parents, "tool": "a modified client" },
+    });
+    let text = std::fs::read_to_string(&stack.trust).unwrap();
+    let config = sig_share_verify::trust::ClientTrustConfig::from_json(&text).unwrap();
+    let services =
+        sig_share_sign::Services::from_signing_config(&config.signing_config, sig_share_sign::unix_now()).unwrap();
+    let client = sig_share_sign::SigningClient::new(services).unwrap().trusting(config.trusted_root);
+    let token = sig_share_sign::token::IdentityToken::new(stack.token(email).await);
+    let session = client.certify(&token).await.unwrap();
+    let signed = session.sign_in_toto(&serde_json::to_vec(&statement).unwrap()).await.unwrap();
+    session.keep_statement(&signed).await.unwrap();
+    signed.log_index
+}
+
+/// POSTs `body` to the log at `url` + `path`, waiting out rate limits (429 with Retry-After);
+/// the final status and body.
+pub async fn post_json(url: &str, path: &str, body: String) -> (u16, String) {
+    let http = reqwest::Client::new();
+    for _ in 0..50 {
+        let answer = http
+            .post(format!("{url}{path}"))
+            .header("content-type", "application/json")
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap();
+        let status = answer.status().as_u16();
+        let wait = answer.headers().get("retry-after").and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+        let text = answer.text().await.unwrap();
+        if status != 429 {
+            return (status, text);
+        }
+        tokio::time::sleep(Duration::from_secs(wait.unwrap_or(1).min(5))).await;
+    }
+    panic!("still rate-limited after 50 tries: {path}");
+}
+
+/// Logs a hashedrekord over `sha256` signed by a fresh throwaway P-256 key (no identity, no
+/// certificate): what anyone can log under any digest. Its log index.
+pub async fn log_raw_entry(url: &str, sha256: &[u8; 32]) -> u64 {
+    use aws_lc_rs::encoding::AsDer;
+    use aws_lc_rs::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair, KeyPair};
+    let rng = aws_lc_rs::rand::SystemRandom::new();
+    let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &rng).unwrap();
+    let key = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, pkcs8.as_ref()).unwrap();
+    let spki = key.public_key().as_der().unwrap();
+    let digest = aws_lc_rs::digest::Digest::import_less_safe(sha256, &aws_lc_rs::digest::SHA256).unwrap();
+    let signature = key.sign_digest(&digest).unwrap();
+    let body = sig_share_log::rekor::p256_request(sha256, signature.as_ref(), spki.as_ref());
+    let (status, text) = post_json(url, "/api/v2/log/entries", body).await;
+    assert!(status == 200 || status == 201, "{status}: {text}");
+    let entry: serde_json::Value = serde_json::from_str(&text).unwrap();
+    entry["logIndex"].as_str().unwrap().parse().unwrap()
+}
+
+static JUNK: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Logs, with a throwaway key, a provenance statement about the content with SHA-256
+/// `content_hex` and asks the log to keep it: whether the store kept it (a store may refuse
+/// statements no certificate of its deployment signs).
+pub async fn log_raw_statement(url: &str, content_hex: &str) -> bool {
+    use base64::Engine;
+    use sha2::Digest;
+    let statement = serde_json::json!({
+        "_type": "https://in-toto.io/Statement/v1",
+        // Each one different, so the store keeps each apart.
+        "subject": [{ "name": format!("junk-{}.jpg", JUNK.fetch_add(1, std::sync::atomic::Ordering::Relaxed)), "digest": { "sha256": content_hex } }],
+        "predicateType": "https://sig-share.dev/provenance/v0.1",
+        "predicate": { "format": "image/jpeg", "actions": ["c2pa.created"], "tool": "junk" },
+    });
+    let payload = serde_json::to_vec(&statement).unwrap();
+    let payload_type = "application/vnd.in-toto+json";
+    let pae =
+        [format!("DSSEv1 {} {payload_type} {} ", payload_type.len(), payload.len()).as_bytes(), &payload].concat();
+    let digest: [u8; 32] = sha2::Sha256::digest(&pae).into();
+    log_raw_entry(url, &digest).await;
+    let envelope = serde_json::json!({
+        "payloadType": payload_type,
+        "payload": base64::engine::general_purpose::STANDARD.encode(&payload),
+        "signatures": [],
+    });
+    let (status, _) = post_json(url, "/api/v1/statements", envelope.to_string()).await;
+    status == 201
 }
