@@ -9,8 +9,11 @@ src/lib.rs, and raw keys and CSRs. Keys are made fresh each time; the files are 
 import base64
 import json
 import os
+import struct
 import subprocess
+import sys
 import tempfile
+import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 NOW = 1_800_000_000  # src/lib.rs NOW_SECS
@@ -129,5 +132,91 @@ def main():
     write("public_key", "csr-der-rsa", b"\x04" + csr("rsa", form="DER"))
 
 
+# media_read: the name selector is the index in sig_share_media::Format::ALL (src/media.rs).
+FORMATS = ["jpg", "png", "webp", "gif", "tif", "heic", "heif", "avif", "mp4", "mov", "m4a", "wav", "mp3",
+           "svg", "pdf", "c2pa", ""]
+
+
+def media_input(ext, asset, sidecar=None):
+    side = sidecar or b""
+    return bytes([FORMATS.index(ext), 1 if sidecar is not None else 0]) + struct.pack(">H", len(side)) + side + asset
+
+
+def png_chunk(kind, data):
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def box(kind, data):
+    return struct.pack(">I", 8 + len(data)) + kind + data
+
+
+def jpeg_segments(data):
+    """The (marker, payload) segments before the scan, and the rest."""
+    assert data[:2] == b"\xff\xd8"
+    i, out = 2, []
+    while i < len(data):
+        marker = data[i + 1]
+        if marker == 0xDA:
+            return out, data[i:]
+        n = struct.unpack(">H", data[i + 2:i + 4])[0]
+        out.append((marker, data[i + 4:i + 2 + n]))
+        i += 2 + n
+    return out, b""
+
+
+def manifest_store(jpeg):
+    """The C2PA manifest store in a JPEG's APP11 JUMBF segments, as a sidecar .c2pa file."""
+    store = b""
+    for marker, payload in jpeg_segments(jpeg)[0]:
+        if marker == 0xEB and payload[:2] == b"JP":
+            body = payload[8:]
+            store += body if not store else body[8:]
+    return store
+
+
+def media_seeds(signed):
+    """Tiny containers of every format, and (`signed`: files the sig-share demo made) real ones."""
+    jpeg = (b"\xff\xd8" + b"\xff\xe0" + struct.pack(">H", 16) + b"JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
+            + b"\xff\xda\x00\x08\x01\x01\x00\x00\x3f\x00" + b"\x12\x34" + b"\xff\xd9")
+    png = (b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0))
+           + png_chunk(b"IDAT", zlib.compress(b"\x00\x00")) + png_chunk(b"IEND", b""))
+    webp = (b"RIFF\x1a\x00\x00\x00WEBPVP8L\x0d\x00\x00\x00\x2f\x00\x00\x00\x10\x07\x10\x11\x11\x88\x88\xfe\x07\x00")
+    gif = (b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01\x00\x00\x00\x00"
+           b",\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;")
+    ifd = struct.pack("<H", 3) + struct.pack("<HHII", 256, 4, 1, 1) + struct.pack("<HHII", 257, 4, 1, 1) \
+        + struct.pack("<HHII", 273, 4, 1, 50) + struct.pack("<I", 0)
+    tiff = b"II*\x00" + struct.pack("<I", 8) + ifd + b"\x00" * 8
+    wav = b"RIFF" + struct.pack("<I", 36 + 4) + b"WAVE" + b"fmt " + struct.pack("<IHHIIHH", 16, 1, 1, 8000, 16000, 2, 16) \
+        + b"data" + struct.pack("<I", 4) + b"\x00\x00\x01\x00"
+    mp3 = b"ID3\x04\x00\x00\x00\x00\x00\x00" + b"\xff\xfb\x90\x64" + b"\x00" * 60
+
+    def bmff(brand, compat):
+        return (box(b"ftyp", brand + b"\x00\x00\x00\x00" + b"".join(compat))
+                + box(b"moov", box(b"mvhd", b"\x00" * 100)) + box(b"mdat", b"\x00" * 16))
+
+    for ext, asset in [("jpg", jpeg), ("png", png), ("webp", webp), ("gif", gif), ("tif", tiff), ("wav", wav),
+                       ("mp3", mp3), ("mp4", bmff(b"isom", [b"isom", b"mp41"])), ("mov", bmff(b"qt  ", [b"qt  "])),
+                       ("m4a", bmff(b"M4A ", [b"M4A ", b"mp42"])), ("heic", bmff(b"heic", [b"mif1", b"heic"])),
+                       ("avif", bmff(b"avif", [b"mif1", b"avif"])), ("heif", bmff(b"mif1", [b"mif1"]))]:
+        write("media_read", f"tiny-{ext}", media_input(ext, asset))
+    write("media_read", "tiny-svg", media_input("svg", b'<svg xmlns="http://www.w3.org/2000/svg"/>'))
+    write("media_read", "sniffed-png", media_input("", png))
+    for path in signed:
+        with open(path, "rb") as f:
+            data = f.read()
+        name = os.path.basename(path).replace(".", "-")
+        write("media_read", f"signed-{name}", media_input("jpg", data))
+        store = manifest_store(data)
+        if store and len(store) < 0xFFFF:
+            write("media_read", f"sidecar-{name}", media_input("jpg", jpeg, store))
+            write("media_read", f"store-{name}", media_input("c2pa", store))
+
+
 if __name__ == "__main__":
-    main()
+    # `make_seeds.py media_read FILE.jpg...` remakes only the media seeds, from files the
+    # sig-share demo signed (`sig-share demo --keep DIR`: DIR/sunrise.jpg, DIR/sunrise-crop.jpg).
+    if sys.argv[1:2] == ["media_read"]:
+        media_seeds(sys.argv[2:])
+    else:
+        main()
+        media_seeds([])

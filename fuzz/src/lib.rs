@@ -8,6 +8,12 @@
 //!   so the fuzzer gets past the signature and reaches the claim checks and the principal; what
 //!   it accepts is checked against the rules the CA promises ([`check_accepted`]).
 
+pub mod bundle;
+pub mod media;
+pub mod seeds;
+pub mod statement;
+pub mod tlog;
+
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime};
 
