@@ -165,10 +165,13 @@ mod tests {
                 assert!(parse_rfc3339(&inserted).is_err(), "{inserted:?}");
             }
         }
-        for bad in ["2021é03-07T03:20:29Z", "202é-03-07T03:20:29Z", "2021-03-07T03:20:2éZ", "2021-03-07T03:20:29é"] {
+        for bad in ["2021é03-07T03:20:29Z", "202é-03-07T03:20:29Z", "2021-03-07T03:20:2éZ", "2021-03-07T03:20:29é"]
+        {
             assert!(parse_rfc3339(bad).is_err(), "{bad:?}");
         }
-        let w = ValidFor { start: "2020-01-01T00:00:0é".into(), end: Some("€€€€€€€€€€€€€€".into()) };
+        let w = ValidFor {
+            start: "2020-01-01T00:00:0é".into(), end: Some("€€€€€€€€€€€€€€".into())
+        };
         assert!(w.contains(0).is_err());
     }
 

@@ -363,11 +363,16 @@ impl SigningConfig {
     /// Checks what signing reads later: every service's URL is http(s) and its validity
     /// window's times parse (see [`TrustedRoot::check_fields`]).
     pub fn check_fields(&self) -> Result<(), TrustConfigError> {
-        let kinds =
-            [("caUrls", &self.ca_urls), ("oidcUrls", &self.oidc_urls), ("rekorTlogUrls", &self.rekor_tlog_urls), ("tsaUrls", &self.tsa_urls)];
+        let kinds = [
+            ("caUrls", &self.ca_urls),
+            ("oidcUrls", &self.oidc_urls),
+            ("rekorTlogUrls", &self.rekor_tlog_urls),
+            ("tsaUrls", &self.tsa_urls),
+        ];
         for (kind, services) in kinds {
             for service in services {
-                let refuse = |what: String| TrustConfigError(format!("the signing config's {kind} {:?}: {what}", service.url));
+                let refuse =
+                    |what: String| TrustConfigError(format!("the signing config's {kind} {:?}: {what}", service.url));
                 if !(service.url.starts_with("https://") || service.url.starts_with("http://")) {
                     return Err(refuse("not an http(s) URL".into()));
                 }

@@ -103,7 +103,9 @@ fn mutations(value: &Value) -> Vec<(String, Value)> {
 fn walk(v: &Value, pointer: &str, f: &mut dyn FnMut(&str, &Value)) {
     f(pointer, v);
     match v {
-        Value::Object(o) => o.iter().for_each(|(k, c)| walk(c, &format!("{pointer}/{}", k.replace('~', "~0").replace('/', "~1")), f)),
+        Value::Object(o) => {
+            o.iter().for_each(|(k, c)| walk(c, &format!("{pointer}/{}", k.replace('~', "~0").replace('/', "~1")), f))
+        }
         Value::Array(a) => a.iter().enumerate().for_each(|(i, c)| walk(c, &format!("{pointer}/{i}"), f)),
         _ => {}
     }
@@ -112,7 +114,10 @@ fn walk(v: &Value, pointer: &str, f: &mut dyn FnMut(&str, &Value)) {
 /// Runs `f`, quietly; `Err` with the panic's message if it panicked.
 fn no_panic<T>(f: impl FnOnce() -> T) -> Result<T, String> {
     catch_unwind(AssertUnwindSafe(f)).map_err(|p| {
-        p.downcast_ref::<String>().cloned().or_else(|| p.downcast_ref::<&str>().map(|s| (*s).to_owned())).unwrap_or_default()
+        p.downcast_ref::<String>()
+            .cloned()
+            .or_else(|| p.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+            .unwrap_or_default()
     })
 }
 
@@ -166,7 +171,12 @@ fn no_mutation_of_a_trusted_root_panics_loading_or_verifying() {
     }
     eprintln!("{tried} mutated trusted roots loaded and verified with");
     assert!(tried > 1_000, "{tried}");
-    assert!(panics.is_empty(), "{} of {tried} panicked, e.g.:\n{}", panics.len(), panics[..panics.len().min(20)].join("\n"));
+    assert!(
+        panics.is_empty(),
+        "{} of {tried} panicked, e.g.:\n{}",
+        panics.len(),
+        panics[..panics.len().min(20)].join("\n")
+    );
 }
 
 /// A non-ASCII or malformed time anywhere in trust material is refused when it is loaded,
@@ -174,12 +184,18 @@ fn no_mutation_of_a_trusted_root_panics_loading_or_verifying() {
 #[test]
 fn bad_times_are_refused_on_load_naming_the_place() {
     let Some(c) = case("rekor2-timestamp-with-embedded-cert") else { return };
-    let places = ["/tlogs/0/publicKey/validFor/start", "/ctlogs/0/publicKey/validFor/start", "/certificateAuthorities/0/validFor/start", "/timestampAuthorities/0/validFor/start"];
+    let places = [
+        "/tlogs/0/publicKey/validFor/start",
+        "/ctlogs/0/publicKey/validFor/start",
+        "/certificateAuthorities/0/validFor/start",
+        "/timestampAuthorities/0/validFor/start",
+    ];
     for place in places {
         for bad in ["2021-03-07T03:20:2é", "2é21-03-07T03:20:29Z", "not a time"] {
             let mut root = c.root.clone();
             *root.pointer_mut(place).unwrap_or_else(|| panic!("{place}")) = Value::from(bad);
-            let err = no_panic(|| TrustedRoot::from_json(&root.to_string())).expect("no panic").unwrap_err().to_string();
+            let err =
+                no_panic(|| TrustedRoot::from_json(&root.to_string())).expect("no panic").unwrap_err().to_string();
             assert!(err.contains("validFor") && err.contains("RFC 3339"), "{place} {bad:?}: {err}");
         }
     }
@@ -190,7 +206,9 @@ fn bad_times_are_refused_on_load_naming_the_place() {
 #[test]
 fn no_mutation_of_a_client_trust_config_panics() {
     let Some(base) = sig_share_testdata::vectors("sigstore-conformance") else { return };
-    let read = |f: &str| -> Value { serde_json::from_str(&std::fs::read_to_string(base.join("trust").join(f)).unwrap()).unwrap() };
+    let read = |f: &str| -> Value {
+        serde_json::from_str(&std::fs::read_to_string(base.join("trust").join(f)).unwrap()).unwrap()
+    };
     let config = serde_json::json!({
         "mediaType": sig_share_verify::trust::CLIENT_TRUST_CONFIG_MEDIA_TYPE,
         "trustedRoot": read("public-good.trusted_root.json"),
@@ -204,7 +222,13 @@ fn no_mutation_of_a_client_trust_config_panics() {
             panics.push(format!("{pointer}: {message}"));
         }
     }
-    assert!(panics.is_empty(), "{} of {} panicked, e.g.:\n{}", panics.len(), all.len(), panics[..panics.len().min(20)].join("\n"));
+    assert!(
+        panics.is_empty(),
+        "{} of {} panicked, e.g.:\n{}",
+        panics.len(),
+        all.len(),
+        panics[..panics.len().min(20)].join("\n")
+    );
 
     let mut signing = read("public-good.signing_config.v0.2.json");
     signing["caUrls"][0]["validFor"]["start"] = Value::from("2021-03-07T03:20:2é");
