@@ -152,15 +152,17 @@ impl Config {
     }
 }
 
-/// Whether `url` is on a loopback host, where plain http is fine for development.
+/// Whether `url` is on a loopback host, where plain http is fine for development. The host is
+/// the one a client connects to, as the WHATWG URL parser (reqwest's) reads it: userinfo
+/// (`http://127.0.0.1:1@issuer.example`), `\`, `?` and `#` cannot pass another host off as
+/// loopback (issue 14 #10a).
 pub fn is_loopback_url(url: &str) -> bool {
-    let rest = url.split_once("://").map_or("", |(_, r)| r);
-    let authority = rest.split('/').next().unwrap_or_default();
-    let host = match authority.strip_prefix('[') {
-        Some(v6) => v6.split(']').next().unwrap_or_default(),
-        None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
-    };
-    matches!(host, "127.0.0.1" | "localhost" | "::1")
+    match url::Url::parse(url).as_ref().map(url::Url::host) {
+        Ok(Some(url::Host::Domain(name))) => name.eq_ignore_ascii_case("localhost"),
+        Ok(Some(url::Host::Ipv4(ip))) => ip.is_loopback(),
+        Ok(Some(url::Host::Ipv6(ip))) => ip.is_loopback(),
+        _ => false,
+    }
 }
 
 /// Anchored match where each `*` is one non-empty DNS label (`[A-Za-z0-9-]+`).
@@ -215,5 +217,41 @@ mod tests {
             assert!(Config::from_json(bad).is_err(), "{bad}");
         }
         assert!(Config::from_json(r#"{"issuers":[{"url":"http://127.0.0.1:8080/oidc","type":"email"}]}"#).is_ok());
+    }
+
+    /// Issue 14 #10a: the host is what a client connects to, not the text before the last ':'
+    /// (`http://127.0.0.1:1@issuer.example` goes to issuer.example, user `127.0.0.1`).
+    #[test]
+    fn loopback_is_the_host_a_client_connects_to() {
+        for url in [
+            "http://127.0.0.1:8080/oidc",
+            "http://127.0.0.1",
+            "http://localhost:80/",
+            "http://LOCALHOST/x",
+            "http://[::1]:8080/",
+            "http://127.0.0.2:1/",
+            "http://user:pw@127.0.0.1:8080/",
+        ] {
+            assert!(is_loopback_url(url), "{url}");
+        }
+        for url in [
+            "http://127.0.0.1:1@issuer.example",
+            "http://127.0.0.1:1@issuer.example/.well-known/openid-configuration",
+            "http://localhost@evil.example/",
+            "http://[::1]@evil.example/",
+            "http://127.0.0.1.evil.example/",
+            "http://localhost.evil.example:8080/",
+            "http://evil.example\\@127.0.0.1/",
+            "http://evil.example#@127.0.0.1/",
+            "http://evil.example?@127.0.0.1/",
+            "http://issuer.example/127.0.0.1:80",
+            "127.0.0.1:8080",
+            "",
+            "http://",
+        ] {
+            assert!(!is_loopback_url(url), "{url}");
+        }
+        let config = r#"{"issuers":[{"url":"http://127.0.0.1:1@issuer.example","type":"email"}]}"#;
+        assert!(Config::from_json(config).is_err());
     }
 }

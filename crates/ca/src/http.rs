@@ -3,7 +3,8 @@
 //! | route | what |
 //! |---|---|
 //! | `POST /api/v2/signingCert` | a token and a key (or CSR) in, `signedCertificateEmbeddedSct` out |
-//! | `POST /api/v2/deviceCert` | an operator's credential (Bearer), a device ID, key and proof in, a device certificate out (sig-share's own) |
+//! | `POST /api/v2/deviceCert` | an operator's credential (Bearer), a device ID, key and proof in, a device certificate out (sig-share's own); 409 if the ID is enrolled with another key |
+//! | `POST /api/v2/deviceCert/revoke` | an operator's credential (Bearer) and `{"deviceId"}` in: the ID's key revoked, so another may be enrolled |
 //! | `GET /api/v2/trustBundle` | the CA chains |
 //! | `GET /api/v2/configuration` | the trusted issuers, their audiences and challenge claims |
 //! | `GET /ca/metrics` | Prometheus: certificates issued, requests refused by reason, issuing time |
@@ -12,13 +13,15 @@
 //! 400 for a malformed request or key, 401 for a token that does not verify, 503 when an
 //! issuer's keys or the certificate log are unavailable.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use axum::Extension;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -37,6 +40,7 @@ pub fn router<K: KeySource + 'static>(service: Arc<CaService<K>>) -> Router {
     Router::new()
         .route("/api/v2/signingCert", post(signing_cert::<K>))
         .route("/api/v2/deviceCert", post(device_cert::<K>))
+        .route("/api/v2/deviceCert/revoke", post(revoke_device::<K>))
         .route("/api/v2/trustBundle", get(trust_bundle::<K>))
         .route("/api/v2/configuration", get(configuration::<K>))
         .route("/ca/metrics", get(metrics::<K>))
@@ -71,15 +75,44 @@ async fn signing_cert<K: KeySource>(
     }
 }
 
+/// The client's address when the server records it (`into_make_service_with_connect_info`),
+/// for the device path's rate limit; without it all clients share one bucket.
+type Client = Option<Extension<ConnectInfo<SocketAddr>>>;
+
 async fn device_cert<K: KeySource>(
     State(ca): State<Arc<CaService<K>>>,
+    client: Client,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
+    let client = client.map(|Extension(ConnectInfo(a))| a.ip());
     match request_parts(&headers, body) {
-        Ok((body, bearer)) => answer(ca.device_cert(&body, bearer, SystemTime::now()).await),
+        Ok((body, bearer)) => answer(ca.device_cert(&body, bearer, client, SystemTime::now()).await),
         Err(response) => response,
     }
+}
+
+async fn revoke_device<K: KeySource>(
+    State(ca): State<Arc<CaService<K>>>,
+    client: Client,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let client = client.map(|Extension(ConnectInfo(a))| a.ip());
+    match request_parts(&headers, body) {
+        Ok((body, bearer)) => match ca.revoke_device(&body, bearer, client, SystemTime::now()) {
+            Ok((device_id, revoked)) => axum::Json(RevokeResponse { device_id, revoked }).into_response(),
+            Err(e) => ca_error(e),
+        },
+        Err(response) => response,
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RevokeResponse {
+    device_id: String,
+    revoked: crate::device::Enrollment,
 }
 
 /// A certificate request's body and `Authorization: Bearer` token, or the answer to a request
@@ -131,6 +164,18 @@ fn ca_error(e: CaError) -> Response {
         CaError::Token(_) | CaError::Device(DeviceError::Unauthorised) => error(StatusCode::UNAUTHORIZED, 16, message),
         CaError::Device(DeviceError::Disabled) => error(StatusCode::NOT_FOUND, 5, message),
         CaError::Device(DeviceError::BadId(_)) => error(StatusCode::BAD_REQUEST, 3, message),
+        CaError::Device(DeviceError::AlreadyEnrolled(_)) => error(StatusCode::CONFLICT, 6, message),
+        CaError::Device(DeviceError::NotEnrolled(_)) => error(StatusCode::NOT_FOUND, 5, message),
+        CaError::Device(DeviceError::RateLimited(wait)) => {
+            let mut response = error(StatusCode::TOO_MANY_REQUESTS, 8, message);
+            let seconds = wait.as_secs().max(1).to_string();
+            response.headers_mut().insert(header::RETRY_AFTER, seconds.parse().expect("digits are a header value"));
+            response
+        }
+        CaError::Device(DeviceError::Registry(_)) => {
+            tracing::error!(error = %message, "the device registry failed");
+            error(StatusCode::SERVICE_UNAVAILABLE, 14, "the device registry is unavailable".into())
+        }
         CaError::Issue(IssueError::Ct(CtError::Submit(s))) => {
             tracing::warn!(error = %s, "the certificate log did not take a precertificate");
             error(StatusCode::SERVICE_UNAVAILABLE, 14, format!("the certificate log is unavailable: {s}"))

@@ -138,7 +138,7 @@ impl Principal {
                     return Err(TokenError::BadSubject("the subject is not an absolute URI".into()));
                 }
                 if let Some(domain) = &token.issuer.subject_domain
-                    && uri_host(&subject) != Some(domain.as_str())
+                    && uri_host(&subject).as_deref() != Some(domain.as_str())
                 {
                     return Err(TokenError::BadSubject(format!("the subject URI is not on {domain}")));
                 }
@@ -148,7 +148,7 @@ impl Principal {
                 if subject.contains('!') || subject.chars().any(char::is_whitespace) {
                     return Err(TokenError::BadSubject("a username holds no '!' or spaces".into()));
                 }
-                let host = uri_host(&issuer).unwrap_or(&issuer).to_owned();
+                let host = uri_host(&issuer).unwrap_or_else(|| issuer.clone());
                 San::Username(format!("{subject}!{host}"))
             }
             IssuerType::GithubWorkflow => {
@@ -224,11 +224,11 @@ fn is_uri(s: &str) -> bool {
         && !s.chars().any(|c| c.is_ascii_control() || c == ' ')
 }
 
-fn uri_host(uri: &str) -> Option<&str> {
-    let rest = uri.split_once("://")?.1;
-    let authority = rest.split(['/', '?', '#']).next()?;
-    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    Some(host.rsplit_once(':').map_or(host, |(h, _)| h))
+/// The host of a URI as a client reaching it reads it (the WHATWG parser: userinfo, `\`, `?`
+/// and `#` cannot pass one host off as another; issue 14 #10a), lower-case, without brackets.
+fn uri_host(uri: &str) -> Option<String> {
+    let host = url::Url::parse(uri).ok()?.host_str()?.to_owned();
+    Some(host.trim_start_matches('[').trim_end_matches(']').to_owned())
 }
 
 #[cfg(test)]
@@ -283,5 +283,17 @@ mod tests {
         assert_eq!(get(oids::SOURCE_REPOSITORY_OWNER_URI), Some("https://github.com/o"));
         assert_eq!(get(oids::DEPLOYMENT_ENVIRONMENT), None);
         assert_eq!(p.challenge, "repo:o/r:ref:refs/heads/main");
+    }
+
+    /// Issue 14 #10a: the subject-domain check reads the host as a client would.
+    #[test]
+    fn uri_hosts_are_the_hosts_clients_reach() {
+        assert_eq!(uri_host("https://good.example/p").as_deref(), Some("good.example"));
+        assert_eq!(uri_host("https://u:p@Good.Example:8443/p").as_deref(), Some("good.example"));
+        assert_eq!(uri_host("https://good.example@evil.example/").as_deref(), Some("evil.example"));
+        assert_eq!(uri_host("https://evil.example\\@good.example/").as_deref(), Some("evil.example"));
+        assert_eq!(uri_host("https://evil.example#@good.example/").as_deref(), Some("evil.example"));
+        assert_eq!(uri_host("https://[::1]:80/").as_deref(), Some("::1"));
+        assert_eq!(uri_host("not a uri"), None);
     }
 }

@@ -165,13 +165,8 @@ pub fn parse_csr(content: &str) -> Result<CertReq, RequestError> {
 fn pem_or_base64(text: &str, label: &str) -> Result<Vec<u8>, String> {
     let text = text.trim();
     if text.starts_with("-----BEGIN") {
-        let begin = format!("-----BEGIN {label}-----");
-        let end = format!("-----END {label}-----");
-        let body = text.strip_prefix(&begin).and_then(|r| r.trim_end().strip_suffix(&end));
-        let body = body.ok_or_else(|| format!("expected one PEM {label}"))?;
-        // Lenient about line length (RFC 7468 §3 asks parsers to be): strip all whitespace.
-        let b64: String = body.chars().filter(|c| !c.is_whitespace()).collect();
-        BASE64.decode(b64).map_err(|_| format!("the PEM {label} is not base64"))
+        // The one PEM reader: any line length, CRLF (issue 14 #4); the DER is checked after.
+        sig_share_pem::first(text, &[label]).map(|b| b.der).map_err(|e| e.to_string())
     } else {
         BASE64.decode(text).map_err(|_| "neither PEM nor base64 DER".to_string())
     }

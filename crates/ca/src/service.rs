@@ -1,5 +1,6 @@
 //! The CA as a service: a request in, a certificate chain out, every check in order.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -91,13 +92,15 @@ impl<K: KeySource> CaService<K> {
 
     /// Handles a device enrollment at `now`: the operator's credential, the device ID, the key
     /// and its signature over the ID; then a device certificate, logged like every other.
+    /// `client` is the requester's address (`None` if unknown), for the rate limit.
     pub async fn device_cert(
         &self,
         body: &[u8],
         bearer: Option<&str>,
+        client: Option<IpAddr>,
         now: SystemTime,
     ) -> Result<Vec<Certificate>, CaError> {
-        let result = self.enroll(body, bearer, now).await;
+        let result = self.enroll(body, bearer, client, now).await;
         match &result {
             Ok(_) => {
                 self.metrics.issued.inc();
@@ -107,20 +110,61 @@ impl<K: KeySource> CaService<K> {
         result
     }
 
-    async fn enroll(&self, body: &[u8], bearer: Option<&str>, now: SystemTime) -> Result<Vec<Certificate>, CaError> {
-        let devices = self.devices.as_ref().ok_or(DeviceError::Disabled)?;
-        if !devices.authorises(bearer) {
-            return Err(DeviceError::Unauthorised.into());
-        }
+    async fn enroll(
+        &self,
+        body: &[u8],
+        bearer: Option<&str>,
+        client: Option<IpAddr>,
+        now: SystemTime,
+    ) -> Result<Vec<Certificate>, CaError> {
+        let devices = self.authorised_devices(bearer, client)?;
         let (request, proof) = DeviceCertRequest::parse(body)?;
         let principal = devices.principal(&request.device_id)?;
         let spki = request::parse_public_key(&request.public_key.content)?;
         let kind = ClientKey::of(&spki)?;
         verify_proof(&spki, kind, principal.challenge.as_bytes(), &proof)
             .map_err(|_| RequestError::ProofOfPossession("the signature over the device ID does not verify".into()))?;
+        // Recorded before the certificate is issued: a failure to record issues nothing, and
+        // a second key for the ID is refused while the first is not revoked (issue 14 #10b).
+        let spki_der = spki.to_der().map_err(|e| RequestError::BadKey(e.to_string()))?;
+        devices.claim(&request.device_id, &spki_der, unix(now))?;
         let chain = self.ca.issue_for(&principal, &spki, now, DEVICE_LIFETIME).await?;
         tracing::info!(device = %request.device_id, "enrolled a device");
         Ok(chain)
+    }
+
+    /// Revokes a device ID's current key on the operator's credential (`POST
+    /// /api/v2/deviceCert/revoke`), so a new key may be enrolled for it; rate-limited like
+    /// enrollment.
+    pub fn revoke_device(
+        &self,
+        body: &[u8],
+        bearer: Option<&str>,
+        client: Option<IpAddr>,
+        now: SystemTime,
+    ) -> Result<(String, crate::device::Enrollment), CaError> {
+        let devices = self.authorised_devices(bearer, client)?;
+        let request: crate::device::DeviceRevokeRequest =
+            serde_json::from_slice(body).map_err(|e| RequestError::Malformed(e.to_string()))?;
+        let revoked = devices.revoke(&request.device_id, unix(now))?;
+        tracing::info!(device = %request.device_id, "revoked a device's key");
+        Ok((request.device_id, revoked))
+    }
+
+    /// The device enrollment, once `client` is within its rate and `bearer` is the operator's
+    /// secret (a wrong one costs more of the client's rate).
+    fn authorised_devices(&self, bearer: Option<&str>, client: Option<IpAddr>) -> Result<&DeviceEnrollment, CaError> {
+        let devices = self.devices.as_ref().ok_or(DeviceError::Disabled)?;
+        // A guess (a secret given, and wrong) costs more of the client's rate than a request.
+        let guess = bearer.is_some() && !devices.authorises(bearer);
+        devices.admit(client, guess)?;
+        if guess {
+            tracing::warn!(client = ?client, "a device request with a wrong operator secret");
+        }
+        if !devices.authorises(bearer) {
+            return Err(DeviceError::Unauthorised.into());
+        }
+        Ok(devices)
     }
 
     /// The token verifier (its issuer configuration).
@@ -207,4 +251,8 @@ fn verify_proof(
     sig_share_pki::verify_signature(&spki_der, challenge, signature, &alg).map_err(|_| {
         RequestError::ProofOfPossession("the signature over the token's challenge claim does not verify".into())
     })
+}
+/// Unix seconds of `t` (0 before 1970).
+fn unix(t: SystemTime) -> u64 {
+    t.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }

@@ -22,7 +22,28 @@ const CHAIN_FILE: &str = "device.pem";
 #[derive(Subcommand, Debug)]
 pub enum DeviceCommand {
     /// Make a device key and have the CA certify it (for a year) on the operator's secret.
+    ///
+    /// The CA binds the ID to this key: enrolling the ID again with another key is refused
+    /// until `sig-share device revoke` frees it.
     Enroll(EnrollArgs),
+    /// Revoke a device ID's enrolled key at the CA (a lost or replaced device), on the
+    /// operator's secret, so a new key may be enrolled for the ID. Certificates already issued
+    /// stay in the certificate log and valid until they expire.
+    Revoke(RevokeArgs),
+}
+
+/// `sig-share device revoke`.
+#[derive(Args, Debug)]
+pub struct RevokeArgs {
+    /// The device's ID.
+    #[arg(long, value_name = "ID")]
+    pub id: String,
+    /// A file holding the operator's enrollment secret.
+    #[arg(long, value_name = "PATH")]
+    pub operator_secret_file: PathBuf,
+    /// The trust config naming the CA [default: the pinned one].
+    #[arg(long, value_name = "PATH")]
+    pub trust_config: Option<PathBuf>,
 }
 
 /// `sig-share device enroll`.
@@ -52,7 +73,36 @@ pub struct EnrollArgs {
 pub fn run(command: DeviceCommand) -> anyhow::Result<ExitCode> {
     match command {
         DeviceCommand::Enroll(args) => enroll(&args),
+        DeviceCommand::Revoke(args) => revoke(&args),
     }
+}
+
+fn revoke(args: &RevokeArgs) -> anyhow::Result<ExitCode> {
+    let secret = operator_secret(&args.operator_secret_file)?;
+    let (config, services) = crate::sign_cmd::load_trust(args.trust_config.as_deref())?;
+    let client = SigningClient::new(services)?.trusting(config.trusted_root);
+    let rt = tokio::runtime::Runtime::new()?;
+    let record = rt.block_on(client.revoke_device(&secret, &args.id)).context("revoking the device")?;
+    println!(
+        "Revoked the key of {} (SHA-256 of its public key {})",
+        args.id,
+        record["revoked"]["keySha256"].as_str().unwrap_or("?")
+    );
+    println!("  a new key may now be enrolled with `sig-share device enroll --id {}`", args.id);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The operator's secret from its file: one line of printable ASCII.
+fn operator_secret(path: &Path) -> anyhow::Result<String> {
+    let secret =
+        std::fs::read_to_string(path).with_context(|| format!("reading the operator secret {}", path.display()))?;
+    let secret = secret.trim();
+    anyhow::ensure!(
+        !secret.is_empty() && secret.chars().all(|c| c.is_ascii_graphic()),
+        "the operator secret in {} must be one line of printable ASCII",
+        path.display()
+    );
+    Ok(secret.to_owned())
 }
 
 fn enroll(args: &EnrollArgs) -> anyhow::Result<ExitCode> {
@@ -62,14 +112,8 @@ fn enroll(args: &EnrollArgs) -> anyhow::Result<ExitCode> {
         "{} already holds a device key: enroll into another --out",
         dir.display()
     );
-    let secret = std::fs::read_to_string(&args.operator_secret_file)
-        .with_context(|| format!("reading the operator secret {}", args.operator_secret_file.display()))?;
-    let secret = secret.trim();
-    anyhow::ensure!(
-        !secret.is_empty() && secret.chars().all(|c| c.is_ascii_graphic()),
-        "the operator secret in {} must be one line of printable ASCII",
-        args.operator_secret_file.display()
-    );
+    let secret = operator_secret(&args.operator_secret_file)?;
+    let secret = secret.as_str();
     let (config, services) = crate::sign_cmd::load_trust(args.trust_config.as_deref())?;
     let (key, software): (Arc<dyn Signer>, Option<String>) = match &args.pkcs11 {
         Some(uri) => (crate::ca_cmd::open_token_key(uri, "the device key")?, None),

@@ -163,7 +163,11 @@ pub(crate) fn anchors(root: &TrustedRoot, extra: &[PathBuf]) -> anyhow::Result<A
     for file in files {
         let text =
             std::fs::read_to_string(&file).with_context(|| format!("reading the trust anchors {}", file.display()))?;
-        anchors.add_pem(&text).map_err(|e| anyhow::anyhow!("{} {e}", file.display()))?;
+        // Read by the one PEM reader (any line length, CRLF, text around: issue 14 #4) and
+        // handed to c2pa as RFC 7468 writes it; anything but certificates is refused here.
+        let certificates = sig_share_pem::canonical(&text, "CERTIFICATE")
+            .with_context(|| format!("the trust anchors {}", file.display()))?;
+        anchors.add_pem(&certificates).map_err(|e| anyhow::anyhow!("{} {e}", file.display()))?;
     }
     Ok(anchors)
 }

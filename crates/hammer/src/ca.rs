@@ -64,7 +64,7 @@ impl Checker {
     pub fn check(&self, body: &[u8]) -> anyhow::Result<()> {
         let answer: Value = serde_json::from_slice(body)?;
         let pem = answer["signedCertificateEmbeddedSct"]["chain"]["certificates"][0].as_str().context("no leaf")?;
-        let leaf = Certificate::load_pem_chain(pem.as_bytes())?.remove(0);
+        let leaf = sig_share_pki::chain_from_pem(pem)?.remove(0);
         let root_key = self.root.tbs_certificate().subject_public_key_info().to_der()?;
         let sig = leaf.signature().as_bytes().context("signature bits")?;
         sig_share_pki::verify_signature(&root_key, &leaf.tbs_certificate().to_der()?, sig, leaf.signature_algorithm())?;

@@ -5,7 +5,7 @@ use std::time::SystemTime;
 
 use der::asn1::BitString;
 use der::pem::LineEnding;
-use der::{Decode, DecodePem, Encode, EncodePem, Sequence};
+use der::{Decode, Encode, EncodePem, Sequence};
 use spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned, SubjectPublicKeyInfoRef};
 use x509_cert::Certificate;
 use x509_cert::certificate::{TbsCertificate, Version};
@@ -254,28 +254,14 @@ pub fn chain_to_pem(chain: &[Certificate]) -> String {
 }
 
 /// Every `CERTIFICATE` block in `pem`, in order. Text outside the blocks is ignored (as OpenSSL
-/// does), another kind of PEM block (a key, a CSR) is an error, and so is input with none.
+/// does), and so are line lengths and CRLF (issue 14 #4); another kind of PEM block (a key, a
+/// CSR) is an error, and so is input with none. Each certificate is strict DER.
 pub fn chain_from_pem(pem: &str) -> Result<Vec<Certificate>, PkiError> {
-    const BEGIN: &str = "-----BEGIN ";
-    const END_CERT: &str = "-----END CERTIFICATE-----";
-    let mut certs = Vec::new();
-    let mut rest = pem;
-    while let Some(start) = rest.find(BEGIN) {
-        let block = &rest[start..];
-        if !block.starts_with("-----BEGIN CERTIFICATE-----") {
-            let label: String = block[BEGIN.len()..].chars().take_while(|c| *c != '-').collect();
-            return Err(PkiError::Pem(format!("expected only CERTIFICATE blocks, found {label}")));
-        }
-        let end = block.find(END_CERT).ok_or_else(|| PkiError::Pem("unterminated CERTIFICATE block".into()))?
-            + END_CERT.len();
-        let cert = Certificate::from_pem(&block[..end]).map_err(|e| PkiError::Pem(e.to_string()))?;
-        certs.push(cert);
-        rest = &block[end..];
-    }
-    if certs.is_empty() {
-        return Err(PkiError::Pem("no certificate found".into()));
-    }
-    Ok(certs)
+    let ders = sig_share_pem::all(pem, "CERTIFICATE").map_err(|e| PkiError::Pem(e.to_string()))?;
+    ders.iter()
+        .enumerate()
+        .map(|(i, der)| Certificate::from_der(der).map_err(|e| PkiError::Pem(format!("certificate {i}: {e}"))))
+        .collect()
 }
 
 #[cfg(test)]

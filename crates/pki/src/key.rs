@@ -114,11 +114,9 @@ impl SoftwareKey {
     /// Loads a PEM `PRIVATE KEY` (PKCS#8), as written by [`SoftwareKey::to_pkcs8_pem`] or
     /// `openssl genpkey`.
     pub fn from_pkcs8_pem(pem: &str) -> Result<Self, PkiError> {
-        let (label, der) = der::pem::decode_vec(pem.trim().as_bytes()).map_err(|e| PkiError::Pem(e.to_string()))?;
-        let der = Zeroizing::new(der);
-        if label != "PRIVATE KEY" {
-            return Err(PkiError::Pem(format!("expected a PRIVATE KEY (PKCS#8), found {label}")));
-        }
+        // Any line length, CRLF, text around (issue 14 #4); the label must be PKCS#8's.
+        let block = sig_share_pem::first(pem, &["PRIVATE KEY"]).map_err(|e| PkiError::Pem(format!("{e} (PKCS#8)")))?;
+        let der = Zeroizing::new(block.der);
         Self::from_pkcs8_der(&der)
     }
 

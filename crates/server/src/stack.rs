@@ -189,7 +189,11 @@ impl Stack {
     pub fn router(&self, issuers: Config, devices: Option<sig_share_ca::DeviceEnrollment>) -> Router {
         let verifier = TokenVerifier::new(issuers, HttpKeySource::default());
         let service = match devices {
-            Some(devices) => CaService::with_devices(verifier, self.ca.clone(), devices),
+            // Each device ID's enrolled keys, kept beside the CA's key (issue 14 #10b).
+            Some(devices) => {
+                let record = self.data.join("ca").join(sig_share_ca::device::DEVICES_FILE);
+                CaService::with_devices(verifier, self.ca.clone(), devices.recorded_in(record))
+            }
             None => CaService::new(verifier, self.ca.clone()),
         };
         let trust = Arc::new(serde_json::to_string_pretty(&self.trust_config).expect("serialisable") + "\n");

@@ -141,6 +141,9 @@ pub(crate) async fn request_device_certificate(
         let hint = match answer.status {
             401 => Some("the operator's secret was not accepted: check the file given with --operator-secret-file"),
             404 => Some("this CA does not enroll devices"),
+            409 => Some(
+                "this device ID is enrolled with another key: `sig-share device revoke --id ID` frees it for a new one",
+            ),
             _ => hint(&answer),
         };
         return Err(http::refused(Service::CertificateAuthority, &url, &answer, hint));
@@ -161,6 +164,33 @@ pub(crate) fn held(chain: Vec<Vec<u8>>, key: &dyn Signer) -> Result<Issued, Stri
         return Err("the certificate is for another key".into());
     }
     Ok(Issued { identity: identity_of(&leaf)?, chain })
+}
+
+/// Asks the CA at `ca` to revoke `device_id`'s enrolled key on the operator's secret, so a new
+/// key may be enrolled for it; the CA's record of the revoked key, as JSON.
+pub(crate) async fn revoke_device(
+    http: &reqwest::Client,
+    ca: &str,
+    operator_secret: &str,
+    device_id: &str,
+) -> Result<serde_json::Value, SignError> {
+    let url = http::join(ca, "/api/v2/deviceCert/revoke");
+    let body = serde_json::json!({ "deviceId": device_id });
+    let req = http.post(&url).timeout(TIMEOUT).bearer_auth(operator_secret).json(&body);
+    let answer = http::send(Service::CertificateAuthority, &url, req, MAX_ANSWER).await?;
+    if !(200..300).contains(&answer.status) {
+        let hint = match answer.status {
+            401 => Some("the operator's secret was not accepted: check the file given with --operator-secret-file"),
+            404 => Some("no key is enrolled for this device ID (or this CA does not enroll devices)"),
+            _ => hint(&answer),
+        };
+        return Err(http::refused(Service::CertificateAuthority, &url, &answer, hint));
+    }
+    serde_json::from_slice(&answer.body).map_err(|e| SignError::BadAnswer {
+        service: Service::CertificateAuthority,
+        url: url.clone(),
+        detail: e.to_string(),
+    })
 }
 
 fn hint(answer: &Answer) -> Option<&'static str> {

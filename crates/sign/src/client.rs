@@ -125,6 +125,12 @@ impl SigningClient {
         Ok(ca::request_device_certificate(&self.http, &self.services.ca, operator_secret, device_id, key).await?.chain)
     }
 
+    /// Revokes a device ID's enrolled key at the CA on the operator's secret, so another key
+    /// may be enrolled for it: the CA's record of the revoked key.
+    pub async fn revoke_device(&self, operator_secret: &str, device_id: &str) -> Result<serde_json::Value, SignError> {
+        ca::revoke_device(&self.http, &self.services.ca, operator_secret, device_id).await
+    }
+
     /// A session with a key and certificate held already (a device's), instead of a fresh
     /// ephemeral pair: signs, time-stamps and logs as any session does.
     pub fn session_with(&self, key: Arc<dyn Signer>, chain: Vec<Vec<u8>>) -> Result<Session, SignError> {

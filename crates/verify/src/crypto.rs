@@ -155,12 +155,7 @@ impl PublicKey {
 
     /// Reads a PEM `PUBLIC KEY`.
     pub fn from_pem(text: &str) -> Result<PublicKey, CryptoError> {
-        let (label, der) =
-            der::pem::decode_vec(text.trim().as_bytes()).map_err(|e| CryptoError::MalformedKey(e.to_string()))?;
-        if label != "PUBLIC KEY" {
-            return Err(CryptoError::MalformedKey(format!("a PEM {label:?}, not a PUBLIC KEY")));
-        }
-        PublicKey::from_spki_der(&der)
+        PublicKey::from_spki_der(&public_key_der(text)?)
     }
 
     /// A short name of the key type, for messages.
@@ -303,6 +298,12 @@ mod ecdsa {
         let sig = p384::ecdsa::DerSignature::from_bytes(sig).map_err(|_| CryptoError::BadSignature)?;
         key.verify_prehash(prehash, &sig).map_err(|_| CryptoError::BadSignature)
     }
+}
+
+/// The DER SubjectPublicKeyInfo of a PEM `PUBLIC KEY`, read by the one lenient PEM reader
+/// (any line length, CRLF, text around: issue 14 #4).
+pub fn public_key_der(text: &str) -> Result<Vec<u8>, CryptoError> {
+    sig_share_pem::first(text, &["PUBLIC KEY"]).map(|b| b.der).map_err(|e| CryptoError::MalformedKey(e.to_string()))
 }
 
 #[cfg(test)]

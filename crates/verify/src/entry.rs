@@ -210,13 +210,13 @@ fn hex_at(value: &Value, path: &[&str]) -> Result<Vec<u8>, EntryError> {
     Ok((0..text.len()).step_by(2).map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap_or(0)).collect())
 }
 
-/// The DER inside a PEM certificate or public key, as Rekor v1 bodies carry signers.
+/// The DER inside a PEM certificate or public key, as Rekor v1 bodies carry signers: whatever
+/// its line length (Go and Python clients write other shapes than RFC 7468's, issue 14 #4); the
+/// DER is then compared byte for byte with the bundle's.
 fn pem_der(pem: &[u8]) -> Result<Vec<u8>, EntryError> {
-    let (label, der) = der::pem::decode_vec(pem).map_err(|e| EntryError::Malformed(format!("signer PEM: {e}")))?;
-    match label {
-        "CERTIFICATE" | "PUBLIC KEY" => Ok(der),
-        other => Err(EntryError::Malformed(format!("signer PEM is a {other}"))),
-    }
+    sig_share_pem::first(pem, &["CERTIFICATE", "PUBLIC KEY"])
+        .map(|b| b.der)
+        .map_err(|e| EntryError::Malformed(format!("signer PEM: {e}")))
 }
 
 #[cfg(test)]

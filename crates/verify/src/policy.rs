@@ -80,9 +80,8 @@ pub enum Policy {
 impl Policy {
     /// A managed-key policy from a PEM `PUBLIC KEY`.
     pub fn key_from_pem(text: &str) -> Result<Policy, crate::crypto::CryptoError> {
-        let (_, spki) = der::pem::decode_vec(text.trim().as_bytes())
-            .map_err(|e| crate::crypto::CryptoError::MalformedKey(e.to_string()))?;
-        Ok(Policy::Key { key: PublicKey::from_pem(text)?, spki })
+        let spki = crate::crypto::public_key_der(text)?;
+        Ok(Policy::Key { key: PublicKey::from_spki_der(&spki)?, spki })
     }
 }
 

@@ -12,8 +12,11 @@ pub struct TimeError(pub String);
 /// Unix seconds, fractions dropped.
 pub fn parse_rfc3339(text: &str) -> Result<i64, TimeError> {
     let err = || TimeError(text.chars().take(64).collect());
+    // Bytes, never `str` slices: trust material is anyone's JSON, and a multi-byte character
+    // where a digit belongs must be an error, not a slice off a char boundary (issue 14 #5).
     let b = text.as_bytes();
-    if b.len() < 20
+    if !text.is_ascii()
+        || b.len() < 20
         || b[4] != b'-'
         || b[7] != b'-'
         || !matches!(b[10], b'T' | b't' | b' ')
@@ -23,23 +26,23 @@ pub fn parse_rfc3339(text: &str) -> Result<i64, TimeError> {
         return Err(err());
     }
     let num = |r: std::ops::Range<usize>| -> Result<u32, TimeError> {
-        let s = &text[r];
-        if !s.bytes().all(|c| c.is_ascii_digit()) {
+        let digits = &b[r];
+        if !digits.iter().all(u8::is_ascii_digit) {
             return Err(err());
         }
-        s.parse().map_err(|_| err())
+        Ok(digits.iter().fold(0, |n, d| n * 10 + u32::from(d - b'0')))
     };
     let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
     let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    let mut rest = &text[19..];
-    if let Some(frac) = rest.strip_prefix('.') {
-        let digits = frac.bytes().take_while(u8::is_ascii_digit).count();
+    let mut rest = &b[19..];
+    if let Some(frac) = rest.strip_prefix(b".") {
+        let digits = frac.iter().take_while(|c| c.is_ascii_digit()).count();
         if digits == 0 {
             return Err(err());
         }
         rest = &frac[digits..];
     }
-    let offset: i64 = match rest.as_bytes() {
+    let offset: i64 = match rest {
         [b'Z' | b'z'] => 0,
         [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
             let digits = [*h1, *h2, *m1, *m2];
@@ -144,6 +147,32 @@ mod tests {
         ] {
             assert!(parse_rfc3339(bad).is_err(), "{bad}");
         }
+    }
+
+    /// Issue 14 #5: a trusted root is anyone's JSON; a multi-byte character where a digit
+    /// should be must be an error, not a panic on a byte slice (it was: exit 101 on every
+    /// later `verify`).
+    #[test]
+    fn non_ascii_times_are_errors_not_panics() {
+        let good = "2021-03-07T03:20:29.000+01:00";
+        for at in 0..good.len() {
+            for c in ["é", "€", "𝟚", "\u{0}"] {
+                let mut bad = good.to_owned();
+                bad.replace_range(at..at + 1, c);
+                assert!(parse_rfc3339(&bad).is_err(), "{bad:?}");
+                let mut inserted = good.to_owned();
+                inserted.insert_str(at, c);
+                assert!(parse_rfc3339(&inserted).is_err(), "{inserted:?}");
+            }
+        }
+        for bad in ["2021é03-07T03:20:29Z", "202é-03-07T03:20:29Z", "2021-03-07T03:20:2éZ", "2021-03-07T03:20:29é"]
+        {
+            assert!(parse_rfc3339(bad).is_err(), "{bad:?}");
+        }
+        let w = ValidFor {
+            start: "2020-01-01T00:00:0é".into(), end: Some("€€€€€€€€€€€€€€".into())
+        };
+        assert!(w.contains(0).is_err());
     }
 
     #[test]

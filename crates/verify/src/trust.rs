@@ -236,8 +236,10 @@ impl ClientTrustConfig {
         };
         check(&c.media_type, CLIENT_TRUST_CONFIG_MEDIA_TYPE, "the")?;
         c.trusted_root.check_media_type()?;
+        c.trusted_root.check_fields()?;
         c.trusted_root.check_chains()?;
         check(&c.signing_config.media_type, SIGNING_CONFIG_MEDIA_TYPE, "the signing config's")?;
+        c.signing_config.check_fields()?;
         Ok(c)
     }
 }
@@ -247,6 +249,7 @@ impl TrustedRoot {
     pub fn from_json(text: &str) -> Result<TrustedRoot, TrustConfigError> {
         let root: TrustedRoot = serde_json::from_str(text).map_err(|e| TrustConfigError(e.to_string()))?;
         root.check_media_type()?;
+        root.check_fields()?;
         root.check_chains()?;
         Ok(root)
     }
@@ -273,6 +276,40 @@ impl TrustedRoot {
         Ok(())
     }
 
+    /// Checks every field verification reads later that the chains do not: each validity
+    /// window's times, each log's key and IDs (base64).
+    /// Trust material is anyone's JSON (`trust pin` fetches it from a server); what is wrong in
+    /// it is refused when it is read, with its place named, never met half-way through a
+    /// verification (issue 14 #5: a non-ASCII `validFor` once panicked every `verify`).
+    pub fn check_fields(&self) -> Result<(), TrustConfigError> {
+        for (kind, logs) in [("transparency log", &self.tlogs), ("certificate log", &self.ctlogs)] {
+            for (i, log) in logs.iter().enumerate() {
+                let name = if log.base_url.is_empty() { format!("#{i}") } else { format!("{:?}", log.base_url) };
+                let refuse = |what: String| TrustConfigError(format!("{kind} {name} of the trusted root: {what}"));
+                check_window(&log.public_key.valid_for).map_err(|e| refuse(format!("its key's validFor: {e}")))?;
+                // Only base64 here: the key's encoding follows its keyDetails (published roots list
+                // PKCS#1 RSA keys beside SPKI ones), and it is parsed strictly where it is used.
+                BASE64.decode(&log.public_key.raw_bytes).map_err(|e| refuse(format!("its key is not base64: {e}")))?;
+                BASE64.decode(&log.log_id.key_id).map_err(|e| refuse(format!("its logId is not base64: {e}")))?;
+                if let Some(id) = &log.checkpoint_key_id {
+                    BASE64.decode(&id.key_id).map_err(|e| refuse(format!("its checkpointKeyId is not base64: {e}")))?;
+                }
+            }
+        }
+        let kinds = [
+            ("certificate authority", &self.certificate_authorities),
+            ("timestamp authority", &self.timestamp_authorities),
+        ];
+        for (kind, authorities) in kinds {
+            for authority in authorities {
+                check_window(&authority.valid_for).map_err(|e| {
+                    TrustConfigError(format!("{kind} {} of the trusted root: its validFor: {e}", authority.name()))
+                })?;
+            }
+        }
+        Ok(())
+    }
+
     fn check_media_type(&self) -> Result<(), TrustConfigError> {
         match self.media_type.as_str() {
             TRUSTED_ROOT_MEDIA_TYPE | TRUSTED_ROOT_V02_MEDIA_TYPE => Ok(()),
@@ -281,6 +318,11 @@ impl TrustedRoot {
             }
         }
     }
+}
+
+/// A validity window whose times parse.
+fn check_window(window: &ValidFor) -> Result<(), crate::time::TimeError> {
+    window.contains(0).map(|_| ())
 }
 
 /// One authority's listed chain: each certificate parses and is signed by the next.
@@ -314,6 +356,29 @@ impl SigningConfig {
                 config.media_type
             )));
         }
+        config.check_fields()?;
         Ok(config)
+    }
+
+    /// Checks what signing reads later: every service's URL is http(s) and its validity
+    /// window's times parse (see [`TrustedRoot::check_fields`]).
+    pub fn check_fields(&self) -> Result<(), TrustConfigError> {
+        let kinds = [
+            ("caUrls", &self.ca_urls),
+            ("oidcUrls", &self.oidc_urls),
+            ("rekorTlogUrls", &self.rekor_tlog_urls),
+            ("tsaUrls", &self.tsa_urls),
+        ];
+        for (kind, services) in kinds {
+            for service in services {
+                let refuse =
+                    |what: String| TrustConfigError(format!("the signing config's {kind} {:?}: {what}", service.url));
+                if !(service.url.starts_with("https://") || service.url.starts_with("http://")) {
+                    return Err(refuse("not an http(s) URL".into()));
+                }
+                check_window(&service.valid_for).map_err(|e| refuse(format!("its validFor: {e}")))?;
+            }
+        }
+        Ok(())
     }
 }

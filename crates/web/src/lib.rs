@@ -31,7 +31,11 @@ impl Verifier {
             .map_err(|e| JsError::new(&format!("the trust config: {e}")))?;
         let mut anchors = Anchors::from_root(&config.trusted_root);
         if !c2pa_anchors_pem.trim().is_empty() {
-            anchors.add_pem(c2pa_anchors_pem).map_err(|e| JsError::new(&format!("the C2PA trust anchors {e}")))?;
+            // The CLI's rule (crates/cli/src/media_cmd.rs): the one lenient PEM reader, then
+            // RFC 7468's shape for c2pa (issue 14 #4).
+            let certificates = sig_share_pem::canonical(c2pa_anchors_pem, "CERTIFICATE")
+                .map_err(|e| JsError::new(&format!("the C2PA trust anchors: {e}")))?;
+            anchors.add_pem(&certificates).map_err(|e| JsError::new(&format!("the C2PA trust anchors {e}")))?;
         }
         Ok(Verifier { root: config.trusted_root, anchors })
     }
