@@ -9,8 +9,9 @@
 //! | `GET /ca/metrics` | Prometheus: certificates issued, requests refused by reason, issuing time |
 //!
 //! Errors are `{"code", "message", "details"}` with the HTTP status grpc-gateway would use:
-//! 400 for a malformed request or key, 401 for a token that does not verify, 503 when an
-//! issuer's keys or the certificate log are unavailable.
+//! 400 for a malformed request or key, 401 for a token that does not verify, 429 with
+//! `Retry-After` past a rate limit (per client address, per identity: [`crate::CaLimits`]), 503
+//! when an issuer's keys or the certificate log are unavailable.
 
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -24,6 +25,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Serialize;
 use sig_share_ct::CtError;
+use sig_share_limits::ClientAddr;
 use sig_share_log::http::error;
 
 use crate::device::DeviceError;
@@ -62,9 +64,13 @@ struct Chain {
 
 async fn signing_cert<K: KeySource>(
     State(ca): State<Arc<CaService<K>>>,
+    client: ClientAddr,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
+    if let Err(e) = ca.admit(&client) {
+        return ca_error(e);
+    }
     match request_parts(&headers, body) {
         Ok((body, bearer)) => answer(ca.signing_cert(&body, bearer, SystemTime::now()).await),
         Err(response) => response,
@@ -73,9 +79,13 @@ async fn signing_cert<K: KeySource>(
 
 async fn device_cert<K: KeySource>(
     State(ca): State<Arc<CaService<K>>>,
+    client: ClientAddr,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
+    if let Err(e) = ca.admit(&client) {
+        return ca_error(e);
+    }
     match request_parts(&headers, body) {
         Ok((body, bearer)) => answer(ca.device_cert(&body, bearer, SystemTime::now()).await),
         Err(response) => response,
@@ -121,6 +131,7 @@ fn bearer(headers: &HeaderMap) -> Result<Option<&str>, Response> {
 fn ca_error(e: CaError) -> Response {
     let message = e.to_string();
     match e {
+        CaError::Limited(refused) => refused.into_response(),
         CaError::Request(_) | CaError::Token(TokenError::TooLarge(_) | TokenError::Malformed(_)) => {
             error(StatusCode::BAD_REQUEST, 3, message)
         }
@@ -143,7 +154,8 @@ fn ca_error(e: CaError) -> Response {
 }
 
 async fn metrics<K: KeySource>(State(ca): State<Arc<CaService<K>>>) -> Response {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], ca.metrics().encode()).into_response()
+    let text = sig_share_limits::with_refusals(&ca.metrics().encode());
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()
 }
 
 #[derive(Serialize)]
