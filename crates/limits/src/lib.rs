@@ -539,3 +539,24 @@ mod tests {
         assert_eq!(text(r).await, "0.0.0.0");
     }
 }
+
+/// The cost of a check, against the per-request work it guards (`cargo test --release -p
+/// sig-share-limits -- --ignored --nocapture check_cost`).
+#[cfg(test)]
+mod cost {
+    use super::*;
+
+    #[test]
+    #[ignore = "a measurement, not a check"]
+    fn check_cost() {
+        let l: Limiter<ClientAddr> = Limiter::new("cost", "1000000/s".parse().unwrap());
+        let keys: Vec<ClientAddr> = (0..1000u32).map(|i| ClientAddr::of(IpAddr::from((0x7f4d_0000 + i).to_be_bytes()))).collect();
+        let n = 2_000_000;
+        let started = std::time::Instant::now();
+        for i in 0..n {
+            l.check(&keys[i % keys.len()]).unwrap();
+        }
+        let per = started.elapsed().as_nanos() as f64 / n as f64;
+        println!("Limiter::check over 1,000 client addresses: {per:.0} ns per request");
+    }
+}
