@@ -10,23 +10,23 @@
 //! | `GET /ca/metrics` | Prometheus: certificates issued, requests refused by reason, issuing time |
 //!
 //! Errors are `{"code", "message", "details"}` with the HTTP status grpc-gateway would use:
-//! 400 for a malformed request or key, 401 for a token that does not verify, 503 when an
-//! issuer's keys or the certificate log are unavailable.
+//! 400 for a malformed request or key, 401 for a token that does not verify, 429 with
+//! `Retry-After` past a rate limit (per client address, per identity: [`crate::CaLimits`]), 503
+//! when an issuer's keys or the certificate log are unavailable.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use axum::Extension;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Serialize;
 use sig_share_ct::CtError;
+use sig_share_limits::ClientAddr;
 use sig_share_log::http::error;
 
 use crate::device::DeviceError;
@@ -66,41 +66,45 @@ struct Chain {
 
 async fn signing_cert<K: KeySource>(
     State(ca): State<Arc<CaService<K>>>,
+    client: ClientAddr,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
+    if let Err(e) = ca.admit(&client) {
+        return ca_error(e);
+    }
     match request_parts(&headers, body) {
         Ok((body, bearer)) => answer(ca.signing_cert(&body, bearer, SystemTime::now()).await),
         Err(response) => response,
     }
 }
 
-/// The client's address when the server records it (`into_make_service_with_connect_info`),
-/// for the device path's rate limit; without it all clients share one bucket.
-type Client = Option<Extension<ConnectInfo<SocketAddr>>>;
-
 async fn device_cert<K: KeySource>(
     State(ca): State<Arc<CaService<K>>>,
-    client: Client,
+    client: ClientAddr,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let client = client.map(|Extension(ConnectInfo(a))| a.ip());
+    if let Err(e) = ca.admit(&client) {
+        return ca_error(e);
+    }
     match request_parts(&headers, body) {
-        Ok((body, bearer)) => answer(ca.device_cert(&body, bearer, client, SystemTime::now()).await),
+        Ok((body, bearer)) => answer(ca.device_cert(&body, bearer, Some(client.0), SystemTime::now()).await),
         Err(response) => response,
     }
 }
 
 async fn revoke_device<K: KeySource>(
     State(ca): State<Arc<CaService<K>>>,
-    client: Client,
+    client: ClientAddr,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let client = client.map(|Extension(ConnectInfo(a))| a.ip());
+    if let Err(e) = ca.admit(&client) {
+        return ca_error(e);
+    }
     match request_parts(&headers, body) {
-        Ok((body, bearer)) => match ca.revoke_device(&body, bearer, client, SystemTime::now()) {
+        Ok((body, bearer)) => match ca.revoke_device(&body, bearer, Some(client.0), SystemTime::now()) {
             Ok((device_id, revoked)) => axum::Json(RevokeResponse { device_id, revoked }).into_response(),
             Err(e) => ca_error(e),
         },
@@ -154,6 +158,7 @@ fn bearer(headers: &HeaderMap) -> Result<Option<&str>, Response> {
 fn ca_error(e: CaError) -> Response {
     let message = e.to_string();
     match e {
+        CaError::Limited(refused) => refused.into_response(),
         CaError::Request(_) | CaError::Token(TokenError::TooLarge(_) | TokenError::Malformed(_)) => {
             error(StatusCode::BAD_REQUEST, 3, message)
         }
@@ -188,7 +193,8 @@ fn ca_error(e: CaError) -> Response {
 }
 
 async fn metrics<K: KeySource>(State(ca): State<Arc<CaService<K>>>) -> Response {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], ca.metrics().encode()).into_response()
+    let text = sig_share_limits::with_refusals(&ca.metrics().encode());
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()
 }
 
 #[derive(Serialize)]

@@ -23,4 +23,4 @@ pub use config::{Config, IssuerConfig, IssuerType};
 pub use device::DeviceEnrollment;
 pub use issue::CertificateAuthority;
 pub use oidc::{HttpKeySource, TokenVerifier};
-pub use service::{CaError, CaService};
+pub use service::{CaError, CaLimits, CaService};

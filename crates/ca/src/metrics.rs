@@ -53,6 +53,7 @@ impl Metrics {
             CaError::Token(_) => "token_invalid",
             CaError::Issue(_) => "issuing_failed",
             CaError::Device(_) => "device_enrollment",
+            CaError::Limited(_) => "rate_limited",
         };
         self.refused.get_or_create(&vec![("reason", reason)]).inc();
     }

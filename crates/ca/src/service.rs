@@ -15,6 +15,7 @@ use crate::metrics::Metrics;
 use crate::oidc::{HttpKeySource, KeySource, TokenError, TokenVerifier};
 use crate::principal::Principal;
 use crate::request::{self, KeyClaim, RequestError};
+use sig_share_limits::{ClientAddr, Limit, Limiter, Rate, Refused};
 
 const EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
 const P256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
@@ -36,6 +37,55 @@ pub enum CaError {
     /// A device enrollment.
     #[error(transparent)]
     Device(#[from] DeviceError),
+    /// A rate limit.
+    #[error(transparent)]
+    Limited(#[from] Refused),
+}
+
+/// How many certificates the CA issues, per identity and per client address (issue 14 #7):
+/// every certificate is permanent in the certificate log, so one token must not buy thousands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CaLimits {
+    /// Certificates per identity (the token's issuer and subject), counted only for requests
+    /// that would otherwise be issued.
+    pub per_identity: Limit,
+    /// Certificate requests per client address, counted before any work.
+    pub per_client: Limit,
+}
+
+impl Default for CaLimits {
+    /// 600 an hour per identity (a burst of 600, then one every 6 s: a release signing hundreds
+    /// of files one certificate each still fits), 1,800 an hour per client address (a NAT with
+    /// many signers behind it).
+    fn default() -> CaLimits {
+        CaLimits { per_identity: Rate::per_hour(600).into(), per_client: Rate::per_hour(1_800).into() }
+    }
+}
+
+/// The limiters of [`CaLimits`].
+#[derive(Debug)]
+struct Limiters {
+    per_identity: Limiter<[u8; 32]>,
+    per_client: Limiter<ClientAddr>,
+}
+
+impl Limiters {
+    fn new(limits: CaLimits) -> Limiters {
+        Limiters {
+            per_identity: Limiter::new("ca_certificates_per_identity", limits.per_identity),
+            per_client: Limiter::new("ca_requests_per_client", limits.per_client),
+        }
+    }
+}
+
+/// The key an identity is limited by: SHA-256 of issuer and subject (fixed size, so the
+/// limiter's memory does not grow with long claims).
+fn identity_key(principal: &Principal) -> [u8; 32] {
+    let mut ctx = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
+    ctx.update(principal.issuer.as_bytes());
+    ctx.update(&[0]);
+    ctx.update(principal.subject.as_bytes());
+    ctx.finish().as_ref().try_into().expect("32 bytes")
 }
 
 /// The certificate authority service.
@@ -45,6 +95,7 @@ pub struct CaService<K = HttpKeySource> {
     ca: CertificateAuthority,
     metrics: Metrics,
     devices: Option<DeviceEnrollment>,
+    limits: Limiters,
 }
 
 /// A key type the CA certifies.
@@ -78,7 +129,26 @@ impl ClientKey {
 impl<K: KeySource> CaService<K> {
     /// A service verifying tokens with `verifier` and issuing with `ca`.
     pub fn new(verifier: TokenVerifier<K>, ca: CertificateAuthority) -> Arc<CaService<K>> {
-        Arc::new(CaService { verifier, ca, metrics: Metrics::default(), devices: None })
+        CaService::build(verifier, ca, None, CaLimits::default())
+    }
+
+    /// A service issuing within `limits`, enrolling devices if `devices` is given.
+    pub fn build(
+        verifier: TokenVerifier<K>,
+        ca: CertificateAuthority,
+        devices: Option<DeviceEnrollment>,
+        limits: CaLimits,
+    ) -> Arc<CaService<K>> {
+        Arc::new(CaService { verifier, ca, metrics: Metrics::default(), devices, limits: Limiters::new(limits) })
+    }
+
+    /// Takes one request from `client`'s allowance: call before any work on its request.
+    pub fn admit(&self, client: &ClientAddr) -> Result<(), CaError> {
+        self.limits.per_client.check(client).map_err(|e| {
+            let e = CaError::from(e);
+            self.metrics.refuse(&e);
+            e
+        })
     }
 
     /// [`new`](Self::new), also enrolling devices on the operator's credential.
@@ -87,7 +157,7 @@ impl<K: KeySource> CaService<K> {
         ca: CertificateAuthority,
         devices: DeviceEnrollment,
     ) -> Arc<CaService<K>> {
-        Arc::new(CaService { verifier, ca, metrics: Metrics::default(), devices: Some(devices) })
+        CaService::build(verifier, ca, Some(devices), CaLimits::default())
     }
 
     /// Handles a device enrollment at `now`: the operator's credential, the device ID, the key
@@ -229,6 +299,9 @@ impl<K: KeySource> CaService<K> {
                 spki
             }
         };
+        // Last, so only a request that would be issued counts, and only once its token verified:
+        // nobody spends another identity's allowance.
+        self.limits.per_identity.check(&identity_key(&principal))?;
         Ok(self.ca.issue(&principal, &spki, now).await?)
     }
 }

@@ -77,6 +77,7 @@ async fn demo(dir: &Path, args: &DemoArgs) -> anyhow::Result<ExitCode> {
         period: args.period,
         device_operator_secret_file: None,
         web_pkg: None,
+        limits: Default::default(),
     };
     let started = crate::serve_cmd::start(&serve).await?;
     let url = started.public_url.clone();

@@ -9,8 +9,9 @@ use sig_share_dev_idp::{Config, DevIdp, SigningKey};
 use sig_share_log::embedded::write_private;
 
 /// Mounts a development identity provider at `<public_url>/oidc` on `router`. Its signing key is
-/// kept in `data/dev-idp.key` (PKCS#8, mode 0600), so tokens it issued survive a restart.
-pub fn mount(router: Router, public_url: &str, data: &Path) -> anyhow::Result<Router> {
+/// kept in `data/dev-idp.key` (PKCS#8, mode 0600), so tokens it issued survive a restart. One
+/// client address may hold `codes_per_client` login codes of each kind at once.
+pub fn mount(router: Router, public_url: &str, data: &Path, codes_per_client: u32) -> anyhow::Result<Router> {
     let path = data.join("dev-idp.key");
     let key = if path.exists() {
         let der = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
@@ -21,7 +22,9 @@ pub fn mount(router: Router, public_url: &str, data: &Path) -> anyhow::Result<Ro
         write_private(&path, &der).with_context(|| format!("writing {}", path.display()))?;
         key
     };
-    let idp = DevIdp::with_key(Config::new(format!("{public_url}/oidc")), key)
+    let mut config = Config::new(format!("{public_url}/oidc"));
+    config.max_outstanding_per_client = codes_per_client as usize;
+    let idp = DevIdp::with_key(config, key)
         .map_err(|e| anyhow::anyhow!("starting the development identity provider: {e}"))?;
     Ok(sig_share_dev_idp::mount(router, Arc::new(idp)))
 }

@@ -42,6 +42,8 @@ pub struct ServeArgs {
     /// The most entries waiting in the pool; beyond it submissions get 503 with Retry-After.
     #[arg(long, default_value_t = 50_000)]
     pub pool_size: usize,
+    #[command(flatten)]
+    pub limits: crate::limits_args::LogLimitArgs,
 }
 
 /// What to check.
@@ -107,7 +109,12 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     eprintln!("  tree size  {}", latest.size);
     eprintln!("  data       {} (tiles in {}/log)", args.at.data.display(), args.at.data.display());
     tokio::spawn(log.clone().run_sequencer());
-    axum::serve(listener, http::router(log)).with_graceful_shutdown(shutdown()).await?;
+    axum::serve(
+        listener,
+        http::router_with(log, args.limits.limits()).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown())
+    .await?;
     Ok(())
 }
 

@@ -96,7 +96,10 @@ async fn demo(args: &DemoArgs, report: &mut DemoReport) -> anyhow::Result<()> {
     let log = Log::open(config, signer, dir.open_stores()?)?;
     let key = Ed25519Verifier::from_vkey(&log.vkey())?;
     tokio::spawn(log.clone().run_sequencer());
-    tokio::spawn(axum::serve(listener, http::router(log.clone())).into_future());
+    tokio::spawn(
+        axum::serve(listener, http::router(log.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>())
+            .into_future(),
+    );
     (report.url, report.origin, report.public_key) = (url.clone(), origin.to_owned(), key.vkey());
     say(args.json, format!("log running at {url}{} (data in {})", http::API_PREFIX, data.display()));
     say(args.json, format!("log public key {}", key.vkey()));

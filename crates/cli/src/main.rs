@@ -15,6 +15,7 @@ mod demo_media;
 mod dev;
 mod device_cmd;
 mod files;
+mod limits_args;
 mod listen;
 mod log_cmd;
 mod log_demo;

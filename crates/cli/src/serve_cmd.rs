@@ -42,6 +42,8 @@ pub struct ServeArgs {
     /// [default: $SIG_SHARE_WEB_PKG, else web/pkg in the source tree].
     #[arg(long, value_name = "DIR")]
     pub web_pkg: Option<PathBuf>,
+    #[command(flatten)]
+    pub limits: crate::limits_args::StackLimitArgs,
 }
 
 /// The device enrollment to serve: the operator's secret from its file, or with `--dev` one
@@ -115,7 +117,12 @@ pub struct Started {
 impl Started {
     /// Answers requests until `shutdown` resolves, then stops the sequencers.
     pub async fn serve(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        axum::serve(crate::listen::no_delay(self.listener), self.router).with_graceful_shutdown(shutdown).await?;
+        axum::serve(
+            crate::listen::no_delay(self.listener),
+            self.router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await?;
         self.tasks.iter().for_each(|t| t.abort());
         Ok(())
     }
@@ -144,9 +151,10 @@ pub async fn start(args: &ServeArgs) -> anyhow::Result<Started> {
     let stack = Stack::open(&options).map_err(anyhow::Error::msg)?;
     let devices = device_enrollment(args, &public_url)?;
     let web_pkg = args.web_pkg.clone().unwrap_or_else(sig_share_server::site::default_pkg_dir);
-    let mut router = stack.router(config, devices).merge(sig_share_server::site::routes(web_pkg));
+    let mut router =
+        stack.router_with_limits(config, devices, args.limits.limits()).merge(sig_share_server::site::routes(web_pkg));
     if args.dev {
-        router = crate::dev::mount(router, &public_url, &args.at.data)?;
+        router = crate::dev::mount(router, &public_url, &args.at.data, args.limits.dev_idp_codes_per_client)?;
     }
     let listener = args.at.bind().await?;
     let tasks = stack.run_sequencers();

@@ -57,7 +57,8 @@
 //! or 401 for `invalid_client`); a bad `client_id` or `redirect_uri` at `/authorize` is shown on
 //! a page instead of redirected (RFC 6749 §4.1.2.1). Codes are single-use; authorization codes
 //! live 60 s, device codes 10 minutes. At most [`Config::max_outstanding`] codes of each kind
-//! are outstanding (new ones are refused with `temporarily_unavailable`, 503), and request
+//! are outstanding (new ones are refused with `temporarily_unavailable`, 503), at most
+//! [`Config::max_outstanding_per_client`] per client address (429 with `Retry-After`), and request
 //! bodies are limited to [`MAX_BODY_BYTES`].
 //!
 //! ## Tokens
@@ -170,6 +171,9 @@ pub struct Config {
     /// The most authorization codes, and separately device codes, outstanding at once. Default
     /// 10,000: memory stays bounded whatever a client does.
     pub max_outstanding: usize,
+    /// The most of each that one client address may hold outstanding; beyond it, `429` with
+    /// `Retry-After` (when its first code expires). Default 20: a login needs one.
+    pub max_outstanding_per_client: usize,
     /// Where time comes from; tests inject a [`ManualClock`].
     pub clock: Arc<dyn Clock>,
 }
@@ -185,6 +189,7 @@ impl Config {
             device_code_lifetime: Duration::from_secs(600),
             device_poll_interval: Duration::from_secs(5),
             max_outstanding: 10_000,
+            max_outstanding_per_client: 20,
             clock: Arc::new(SystemClock),
         }
     }
@@ -246,8 +251,8 @@ impl Config {
         within(self.code_lifetime, 1, 600, "code_lifetime")?;
         within(self.device_code_lifetime, 1, 3_600, "device_code_lifetime")?;
         within(self.device_poll_interval, 1, 60, "device_poll_interval")?;
-        if self.max_outstanding == 0 {
-            return err("max_outstanding must be at least 1".into());
+        if self.max_outstanding == 0 || self.max_outstanding_per_client == 0 {
+            return err("max_outstanding and max_outstanding_per_client must be at least 1".into());
         }
         Ok(path.to_owned())
     }
@@ -300,7 +305,7 @@ impl DevIdp {
                  outside this machine or test network can reach it"
             );
         }
-        let store = Store::new(config.max_outstanding, config.clock.now());
+        let store = Store::new(config.max_outstanding, config.max_outstanding_per_client, config.clock.now());
         Ok(DevIdp {
             config,
             mount_path,

@@ -6,8 +6,12 @@
 //! full. A full map first sheds entries that are expired or finished; if every entry is still
 //! live, the new code is refused rather than an old one evicted, so a flood cannot silently
 //! cancel a login in progress.
+//!
+//! Each client address may hold at most `per_client` live codes of each kind (issue 14 #7), so
+//! one client cannot take the whole table and lock everybody else out of logging in.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::time::{Duration, SystemTime};
 
 /// How often, in clock time, stale entries are swept when nothing forces it.
@@ -26,6 +30,20 @@ pub(crate) struct AuthCode {
     /// How long after `expires` the entry is kept.
     pub grace: Duration,
     pub used: bool,
+    /// The address of the client that asked for it.
+    pub client: IpAddr,
+}
+
+impl AuthCode {
+    fn live(&self, now: SystemTime) -> bool {
+        !self.used && self.expires > now
+    }
+}
+
+impl DeviceGrant {
+    fn live(&self, now: SystemTime) -> bool {
+        self.expires > now && matches!(self.state, DeviceState::Pending | DeviceState::Approved { .. })
+    }
 }
 
 /// Where a device authorization stands.
@@ -52,16 +70,29 @@ pub(crate) struct DeviceGrant {
     pub interval: Duration,
     pub last_poll: Option<SystemTime>,
     pub state: DeviceState,
+    /// The address of the client that asked for it.
+    pub client: IpAddr,
 }
 
-/// A map is full of live entries.
+/// Why a code was not filed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Full;
+pub(crate) enum Full {
+    /// The map is full of live entries.
+    Total,
+    /// This client holds its most live entries; the first expires after `retry_after`.
+    Client { retry_after: Duration },
+}
+
+/// The wait until the first of a client's live entries expires.
+fn first_expiry(expiries: impl Iterator<Item = SystemTime>, now: SystemTime) -> Duration {
+    expiries.min().and_then(|e| e.duration_since(now).ok()).unwrap_or(Duration::from_secs(1))
+}
 
 /// The outstanding codes.
 #[derive(Debug)]
 pub(crate) struct Store {
     max: usize,
+    per_client: usize,
     codes: HashMap<String, AuthCode>,
     devices: HashMap<String, DeviceGrant>,
     /// User code (normalised) → device code.
@@ -70,17 +101,29 @@ pub(crate) struct Store {
 }
 
 impl Store {
-    pub(crate) fn new(max: usize, now: SystemTime) -> Store {
-        Store { max, codes: HashMap::new(), devices: HashMap::new(), user_codes: HashMap::new(), last_sweep: now }
+    pub(crate) fn new(max: usize, per_client: usize, now: SystemTime) -> Store {
+        Store {
+            max,
+            per_client,
+            codes: HashMap::new(),
+            devices: HashMap::new(),
+            user_codes: HashMap::new(),
+            last_sweep: now,
+        }
     }
 
-    /// Files an authorization code, unless `max` live codes are outstanding.
+    /// Files an authorization code, unless `max` live codes are outstanding, or `per_client`
+    /// of its client's. (Counting a client's codes walks the table: it holds at most `max`.)
     pub(crate) fn insert_code(&mut self, code: String, entry: AuthCode, now: SystemTime) -> Result<(), Full> {
         self.maybe_sweep(now);
+        let mine = self.codes.values().filter(|c| c.client == entry.client && c.live(now));
+        if mine.clone().count() >= self.per_client {
+            return Err(Full::Client { retry_after: first_expiry(mine.map(|c| c.expires), now) });
+        }
         if self.codes.len() >= self.max {
-            self.codes.retain(|_, c| !c.used && c.expires > now);
+            self.codes.retain(|_, c| c.live(now));
             if self.codes.len() >= self.max {
-                return Err(Full);
+                return Err(Full::Total);
             }
         }
         self.codes.insert(code, entry);
@@ -104,12 +147,14 @@ impl Store {
         now: SystemTime,
     ) -> Result<(), Full> {
         self.maybe_sweep(now);
+        let mine = self.devices.values().filter(|d| d.client == grant.client && d.live(now));
+        if mine.clone().count() >= self.per_client {
+            return Err(Full::Client { retry_after: first_expiry(mine.map(|d| d.expires), now) });
+        }
         if self.devices.len() >= self.max {
-            self.retain_devices(|d| {
-                d.expires > now && matches!(d.state, DeviceState::Pending | DeviceState::Approved { .. })
-            });
+            self.retain_devices(|d| d.live(now));
             if self.devices.len() >= self.max {
-                return Err(Full);
+                return Err(Full::Total);
             }
         }
         self.user_codes.insert(grant.user_code.clone(), device_code.clone());
@@ -171,6 +216,7 @@ mod tests {
             expires: now + Duration::from_secs(60),
             grace: Duration::from_secs(60),
             used: false,
+            client: [127, 0, 0, 1].into(),
         }
     }
 
@@ -183,16 +229,17 @@ mod tests {
             interval: Duration::from_secs(5),
             last_poll: None,
             state: DeviceState::Pending,
+            client: [127, 0, 0, 1].into(),
         }
     }
 
     #[test]
     fn full_store_refuses_then_sheds_spent_and_expired_entries() {
         let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
-        let mut s = Store::new(2, t0);
+        let mut s = Store::new(2, 100, t0);
         s.insert_code("a".into(), code(t0), t0).expect("a");
         s.insert_code("b".into(), code(t0), t0).expect("b");
-        assert_eq!(s.insert_code("c".into(), code(t0), t0), Err(Full), "live codes evicted");
+        assert_eq!(s.insert_code("c".into(), code(t0), t0), Err(Full::Total), "live codes evicted");
         s.code_mut("a").expect("a").used = true;
         s.insert_code("c".into(), code(t0), t0).expect("a used code makes room");
         assert!(s.code_mut("a").is_none());
@@ -202,7 +249,7 @@ mod tests {
 
         s.insert_device("d1".into(), device(t0, "U1"), t0).expect("d1");
         s.insert_device("d2".into(), device(t0, "U2"), t0).expect("d2");
-        assert_eq!(s.insert_device("d3".into(), device(t0, "U3"), t0), Err(Full));
+        assert_eq!(s.insert_device("d3".into(), device(t0, "U3"), t0), Err(Full::Total));
         s.device_mut("d1").expect("d1").state = DeviceState::Redeemed;
         s.insert_device("d3".into(), device(t0, "U3"), t0).expect("a redeemed device code makes room");
         assert!(!s.user_code_taken("U1"), "the user code of a dropped entry stays indexed");
@@ -211,9 +258,30 @@ mod tests {
     }
 
     #[test]
+    fn one_client_holds_at_most_its_share() {
+        let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        let mut s = Store::new(100, 2, t0);
+        s.insert_code("a".into(), code(t0), t0).expect("a");
+        let t1 = t0 + Duration::from_secs(10);
+        s.insert_code("b".into(), code(t1), t1).expect("b");
+        // The third live code of one client is refused until its first expires (50 s on).
+        assert_eq!(s.insert_code("c".into(), code(t1), t1), Err(Full::Client { retry_after: Duration::from_secs(50) }));
+        let other = AuthCode { client: [127, 0, 0, 2].into(), ..code(t1) };
+        s.insert_code("d".into(), other, t1).expect("another client is served");
+        s.code_mut("a").expect("a").used = true;
+        s.insert_code("c".into(), code(t1), t1).expect("a used code frees the client's share");
+
+        s.insert_device("d1".into(), device(t0, "U1"), t0).expect("d1");
+        s.insert_device("d2".into(), device(t0, "U2"), t0).expect("d2");
+        assert!(matches!(s.insert_device("d3".into(), device(t0, "U3"), t0), Err(Full::Client { .. })));
+        s.device_mut("d1").expect("d1").state = DeviceState::Denied;
+        s.insert_device("d3".into(), device(t0, "U3"), t0).expect("a denied code frees the client's share");
+    }
+
+    #[test]
     fn sweep_keeps_entries_through_their_grace_period() {
         let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
-        let mut s = Store::new(100, t0);
+        let mut s = Store::new(100, 100, t0);
         s.insert_code("a".into(), code(t0), t0).expect("a");
         s.insert_device("d".into(), device(t0, "U"), t0).expect("d");
         // Expired, but within grace: kept so a late request hears "expired".

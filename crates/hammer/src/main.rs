@@ -75,6 +75,12 @@ struct Args {
     /// The log server's process ID, to report the CPU it used during the measurement.
     #[arg(long)]
     server_pid: Option<u32>,
+    /// Spread the clients over this many loopback source addresses (127.77.x.y), as many
+    /// clients would come from many addresses: the server limits each address (see
+    /// `sig-share serve --help`), and one address pushing the whole load would be refused. Only
+    /// for a loopback --url; 1 connects from the default address.
+    #[arg(long, default_value_t = 1000)]
+    source_addresses: usize,
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
@@ -198,6 +204,8 @@ fn prepare(n: usize, keys: usize) -> anyhow::Result<Vec<Bytes>> {
 
 async fn run(args: &Args, requests: Arc<Vec<Bytes>>, ca: Option<Arc<ca::Checker>>) -> anyhow::Result<Report> {
     let authority = args.url.trim_start_matches("http://").trim_end_matches('/').to_owned();
+    let server = tokio::net::lookup_host(&authority).await?.next().context("--url names no address")?;
+    let spread = if server.ip().is_loopback() && server.is_ipv4() { args.source_addresses.max(1) } else { 1 };
     let vkey = match &args.vkey {
         Some(v) => Some(Arc::new(Ed25519Verifier::from_vkey(v).context("--vkey")?)),
         None => None,
@@ -225,9 +233,11 @@ async fn run(args: &Args, requests: Arc<Vec<Bytes>>, ca: Option<Arc<ca::Checker>
         let rate = args.rate;
         // Open connections in waves, not all at once, to stay inside the listen backlog.
         let delay = Duration::from_millis(20 * (w / 500) as u64);
+        let from = source_address(w, spread);
         workers.push(tokio::spawn(async move {
             tokio::time::sleep(delay).await;
-            worker(&authority, path, &requests, &next, start, end, rate, |i, body| {
+            let at = Endpoint { authority: &authority, server, from };
+            worker(&at, path, &requests, &next, start, end, rate, |i, body| {
                 if i % verify_every != 0 {
                     return;
                 }
@@ -308,10 +318,25 @@ async fn run(args: &Args, requests: Arc<Vec<Bytes>>, ca: Option<Arc<ca::Checker>
     })
 }
 
+/// The loopback source address of client `w` among `spread`: `None` (the default) for 1.
+fn source_address(w: usize, spread: usize) -> Option<std::net::IpAddr> {
+    (spread > 1).then(|| {
+        let i = w % spread + 1;
+        std::net::IpAddr::from([127, 77, (i >> 8) as u8, (i & 0xff) as u8])
+    })
+}
+
+/// Where a client connects, and from which address.
+struct Endpoint<'a> {
+    authority: &'a str,
+    server: std::net::SocketAddr,
+    from: Option<std::net::IpAddr>,
+}
+
 /// One client: a connection, and submissions until the time or the entries run out.
 #[allow(clippy::too_many_arguments)]
 async fn worker(
-    authority: &str,
+    at: &Endpoint<'_>,
     path: &str,
     requests: &[Bytes],
     next: &AtomicUsize,
@@ -337,7 +362,7 @@ async fn worker(
             Instant::now()
         };
         if conn.is_none() {
-            conn = connect(authority).await.ok();
+            conn = connect(at).await.ok();
             if conn.is_none() {
                 samples.push(Sample { done_ms: start.elapsed().as_millis() as u32, latency_us: 0, status: 0 });
                 tokio::time::sleep(Duration::from_millis(100)).await;
@@ -346,7 +371,7 @@ async fn worker(
         }
         let sender = conn.as_mut().expect("connected");
         let req = hyper::Request::post(path)
-            .header("host", authority)
+            .header("host", at.authority)
             .header("content-type", "application/json")
             .body(Full::new(body.clone()))
             .expect("request");
@@ -377,8 +402,12 @@ async fn worker(
     samples
 }
 
-async fn connect(authority: &str) -> anyhow::Result<hyper::client::conn::http1::SendRequest<Full<Bytes>>> {
-    let stream = tokio::net::TcpStream::connect(authority).await?;
+async fn connect(at: &Endpoint<'_>) -> anyhow::Result<hyper::client::conn::http1::SendRequest<Full<Bytes>>> {
+    let socket = if at.server.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
+    if let Some(ip) = at.from {
+        socket.bind(std::net::SocketAddr::new(ip, 0))?;
+    }
+    let stream = socket.connect(at.server).await?;
     stream.set_nodelay(true)?;
     let (sender, connection) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
     tokio::spawn(connection);

@@ -20,6 +20,9 @@
 //!
 //! Every error is JSON in grpc-gateway's shape, `{"code": <gRPC code>, "message": "…", "details": []}`,
 //! as rekor-tiles answers.
+//!
+//! The write routes are limited per client address ([`LogLimits`]), and the statement store by
+//! its quota; a refused request gets `429` with `Retry-After` (see `sig_share_limits`).
 
 use std::sync::Arc;
 
@@ -31,11 +34,12 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Serialize;
+use sig_share_limits::{ClientAddr, Limit, Limiter, Rate};
 use sig_share_tlog::{Hash, TileId, TileKind};
 
 use crate::log::{Log, Logged, NewEntry, Published, SubmitError};
 use crate::rekor::{self, TransparencyLogEntry};
-use crate::statements::{self, StatementError, StoredStatement};
+use crate::statements::{self, StatementError, StatementQuota, StatementStore, StoredStatement};
 
 /// The prefix of the Rekor v2 and tlog-tiles routes.
 pub const API_PREFIX: &str = "/api/v2";
@@ -79,17 +83,70 @@ fn bad_query(e: QueryRejection) -> Response {
 struct App {
     log: Log,
     log_id: Arc<[u8; 32]>,
+    limits: Arc<Limits>,
+}
+
+/// The write routes' limits and the statement store's quota.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogLimits {
+    /// `POST /api/v2/log/entries` per client address.
+    pub writes_per_client: Limit,
+    /// `POST /api/v1/statements` per client address.
+    pub statements_per_client: Limit,
+    /// What the statement store keeps.
+    pub statements: StatementQuota,
+}
+
+impl Default for LogLimits {
+    /// 6,000 entries a minute per client address (100/s sustained; a signer logs one per
+    /// signing, and a busy CI behind one address stays far below), 600 statements a minute,
+    /// and the store's default quota.
+    fn default() -> LogLimits {
+        LogLimits {
+            writes_per_client: Rate::per_minute(6_000).into(),
+            statements_per_client: Rate::per_minute(600).into(),
+            statements: StatementQuota::default(),
+        }
+    }
+}
+
+/// The limiters built from [`LogLimits`].
+#[derive(Debug)]
+struct Limits {
+    writes: Limiter<ClientAddr>,
+    statements: Limiter<ClientAddr>,
+    store: StatementStore,
+}
+
+impl Limits {
+    fn new(limits: LogLimits) -> Limits {
+        Limits {
+            writes: Limiter::new("log_writes_per_client", limits.writes_per_client),
+            statements: Limiter::new("statements_per_client", limits.statements_per_client),
+            store: StatementStore::new(limits.statements),
+        }
+    }
 }
 
 /// The router for a log served on its own, answering unknown routes with a JSON 404.
 pub fn router(log: Log) -> Router {
-    routes(log).fallback(not_found)
+    router_with(log, LogLimits::default())
+}
+
+/// [`router`] with these limits.
+pub fn router_with(log: Log, limits: LogLimits) -> Router {
+    routes_with(log, limits).fallback(not_found)
 }
 
 /// The log's routes without a fallback, for merging with other services' routes.
 pub fn routes(log: Log) -> Router {
+    routes_with(log, LogLimits::default())
+}
+
+/// [`routes`] with these limits.
+pub fn routes_with(log: Log, limits: LogLimits) -> Router {
     let log_id = Arc::new(rekor::log_id(&log.config().origin, &log.public_key()));
-    let app = App { log, log_id };
+    let app = App { log, log_id, limits: Arc::new(Limits::new(limits)) };
     Router::new()
         .route("/api/v2/log/entries", post(create_entry))
         .route("/api/v2/checkpoint", get(checkpoint))
@@ -130,8 +187,13 @@ pub fn unavailable(message: String, retry_after: u64) -> Response {
     r
 }
 
-async fn create_entry(State(app): State<App>, body: Result<Bytes, BytesRejection>) -> Response {
+async fn create_entry(State(app): State<App>, client: ClientAddr, body: Result<Bytes, BytesRejection>) -> Response {
     let log = &app.log;
+    // Before any work: verifying the signature is what a flood would cost.
+    if let Err(refused) = app.limits.writes.check(&client) {
+        log.metrics().reject("rate_limited");
+        return refused.into_response();
+    }
     let body = match body {
         Ok(b) => b,
         Err(e) => {
@@ -371,13 +433,16 @@ struct Accepted {
     log_indices: Vec<String>,
 }
 
-async fn add_statement(State(app): State<App>, body: Result<Bytes, BytesRejection>) -> Response {
+async fn add_statement(State(app): State<App>, client: ClientAddr, body: Result<Bytes, BytesRejection>) -> Response {
+    if let Err(refused) = app.limits.statements.check(&client) {
+        return refused.into_response();
+    }
     let body = match body {
         Ok(b) => b,
         Err(e) => return error(e.status(), 3, e.body_text()),
     };
-    let log = app.log.clone();
-    match tokio::task::spawn_blocking(move || statements::accept(&log, &body)).await {
+    let (log, limits) = (app.log.clone(), app.limits.clone());
+    match tokio::task::spawn_blocking(move || statements::accept(&log, &limits.store, &body)).await {
         Ok(Ok(accepted)) => (
             StatusCode::CREATED,
             axum::Json(Accepted {
@@ -391,6 +456,7 @@ async fn add_statement(State(app): State<App>, body: Result<Bytes, BytesRejectio
             error(StatusCode::BAD_REQUEST, 3, e.to_string())
         }
         Ok(Err(e @ StatementError::NotLogged(_))) => error(StatusCode::BAD_REQUEST, 9, e.to_string()),
+        Ok(Err(StatementError::Quota(refused))) => refused.into_response(),
         Ok(Err(e @ (StatementError::Storage(_) | StatementError::Tiles(_)))) => {
             tracing::error!(error = %e, "storing a statement failed");
             error(StatusCode::INTERNAL_SERVER_ERROR, 13, "storing the statement failed".into())
@@ -476,9 +542,10 @@ async fn metrics(State(app): State<App>) -> Response {
     serve_metrics(&app.log)
 }
 
-/// The log's metrics in Prometheus text format.
+/// The log's metrics in Prometheus text format, with the process's rate-limit refusals.
 pub fn serve_metrics(log: &Log) -> Response {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], log.metrics().encode()).into_response()
+    let text = sig_share_limits::with_refusals(&log.metrics().encode());
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()
 }
 
 #[derive(Serialize)]

@@ -10,4 +10,4 @@ pub mod site;
 pub mod stack;
 pub mod trust_config;
 
-pub use stack::{Options, Stack, StackError};
+pub use stack::{Limits, Options, Stack, StackError};

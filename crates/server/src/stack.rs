@@ -97,6 +97,25 @@ pub fn host_of(url: &str) -> Result<String, String> {
     Ok(host.to_owned())
 }
 
+/// The rate limits and quotas of every service in the stack (issue 14 #7; the limiter is
+/// `sig_share_limits`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// The transparency log's write routes and statement store. Its statement quota's CA keys
+    /// are set to this stack's CA.
+    pub log: sig_share_log::http::LogLimits,
+    /// The CA, per identity and per client address.
+    pub ca: sig_share_ca::CaLimits,
+    /// Timestamps per client address.
+    pub timestamps: sig_share_limits::Limit,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits { log: Default::default(), ca: Default::default(), timestamps: sig_share_tsa::http::default_limit() }
+    }
+}
+
 /// Why the stack could not open: which part, and what to do.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
@@ -187,19 +206,32 @@ impl Stack {
     /// Every route of the stack, with `issuers` trusted for tokens, and devices enrolled on
     /// `devices`' operator credential if given.
     pub fn router(&self, issuers: Config, devices: Option<sig_share_ca::DeviceEnrollment>) -> Router {
+        self.router_with_limits(issuers, devices, Limits::default())
+    }
+
+    /// [`Stack::router`] within `limits`.
+    pub fn router_with_limits(
+        &self,
+        issuers: Config,
+        devices: Option<sig_share_ca::DeviceEnrollment>,
+        mut limits: Limits,
+    ) -> Router {
         let verifier = TokenVerifier::new(issuers, HttpKeySource::default());
-        let service = match devices {
-            // Each device ID's enrolled keys, kept beside the CA's key (issue 14 #10b).
-            Some(devices) => {
-                let record = self.data.join("ca").join(sig_share_ca::device::DEVICES_FILE);
-                CaService::with_devices(verifier, self.ca.clone(), devices.recorded_in(record))
-            }
-            None => CaService::new(verifier, self.ca.clone()),
-        };
+        // Each device ID's enrolled keys, kept beside the CA's key (issue 14 #10b).
+        let record = self.data.join("ca").join(sig_share_ca::device::DEVICES_FILE);
+        let devices = devices.map(|d| d.recorded_in(record));
+        let service = CaService::build(verifier, self.ca.clone(), devices, limits.ca);
         let trust = Arc::new(serde_json::to_string_pretty(&self.trust_config).expect("serialisable") + "\n");
-        sig_share_log::http::routes(self.tlog.clone())
+        // Statements signed with this CA's certificates are the certified ones.
+        limits.log.statements.ca_keys = self
+            .ca
+            .chain()
+            .iter()
+            .filter_map(|c| c.tbs_certificate().subject_public_key_info().to_der().ok())
+            .collect();
+        sig_share_log::http::routes_with(self.tlog.clone(), limits.log)
             .merge(sig_share_ca::http::router(service))
-            .merge(sig_share_tsa::http::router(self.tsa.clone()))
+            .merge(sig_share_tsa::http::router_with_limit(self.tsa.clone(), limits.timestamps))
             .nest("/ctlog", sig_share_ct::http::routes(self.ct.clone()))
             .route(
                 TRUST_CONFIG_PATH,

@@ -9,7 +9,8 @@
 //! status and would otherwise put a rejection into a bundle. A request that was read but refused
 //! gets 400 (500 for a signing failure, 503 when the TSA certificate is not valid now) with a DER
 //! rejection `TimeStampResp`; a body that is not a request, too large or of another content type
-//! gets 400 / 413 / 415 with `{"code": <status>, "message": "…"}`.
+//! gets 400 / 413 / 415 with `{"code": <status>, "message": "…"}`. Timestamps are limited per
+//! client address ([`default_limit`]); past it, `429` with `Retry-After` (see `sig_share_limits`).
 
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -21,6 +22,7 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use sig_share_limits::{ClientAddr, Limit, Limiter, Rate};
 
 use crate::asn1::FailureInfo;
 use crate::authority::{Reply, RequestForm, TimestampAuthority};
@@ -36,20 +38,37 @@ pub type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
 struct AppState {
     tsa: Arc<TimestampAuthority>,
     clock: Clock,
+    limiter: Arc<Limiter<ClientAddr>>,
+}
+
+/// Timestamps per client address by default: 6,000 a minute (100/s sustained). A signing needs
+/// one; each costs the TSA a signature.
+pub fn default_limit() -> Limit {
+    Rate::per_minute(6_000).into()
 }
 
 /// The TSA's routes, reading the system clock.
 pub fn router(tsa: Arc<TimestampAuthority>) -> Router {
-    router_with_clock(tsa, Arc::new(SystemTime::now))
+    router_with_limit(tsa, default_limit())
+}
+
+/// [`router`] allowing each client address `limit`.
+pub fn router_with_limit(tsa: Arc<TimestampAuthority>, limit: Limit) -> Router {
+    routes(tsa, Arc::new(SystemTime::now), limit)
 }
 
 /// The TSA's routes with genTime taken from `clock`.
 pub fn router_with_clock(tsa: Arc<TimestampAuthority>, clock: Clock) -> Router {
+    routes(tsa, clock, default_limit())
+}
+
+fn routes(tsa: Arc<TimestampAuthority>, clock: Clock, limit: Limit) -> Router {
+    let limiter = Arc::new(Limiter::new("timestamps_per_client", limit));
     Router::new()
         .route("/api/v1/timestamp", post(timestamp))
         .route("/api/v1/timestamp/certchain", get(certchain))
         .layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES))
-        .with_state(AppState { tsa, clock })
+        .with_state(AppState { tsa, clock, limiter })
 }
 
 fn json_error(status: StatusCode, message: impl Into<String>) -> Response {
@@ -76,7 +95,15 @@ fn request_form(headers: &HeaderMap) -> Result<RequestForm, String> {
     }
 }
 
-async fn timestamp(State(state): State<AppState>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
+async fn timestamp(
+    State(state): State<AppState>,
+    client: ClientAddr,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    if let Err(refused) = state.limiter.check(&client) {
+        return refused.into_response();
+    }
     let form = match request_form(&headers) {
         Ok(form) => form,
         Err(message) => return json_error(StatusCode::UNSUPPORTED_MEDIA_TYPE, message),

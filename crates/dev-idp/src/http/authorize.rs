@@ -203,6 +203,7 @@ pub(super) async fn authorize_page(State(idp): State<Arc<DevIdp>>, RawQuery(quer
 
 pub(super) async fn authorize_submit(
     State(idp): State<Arc<DevIdp>>,
+    ClientAddr(client): ClientAddr,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
@@ -243,8 +244,13 @@ pub(super) async fn authorize_submit(
         expires: now + idp.config.code_lifetime,
         grace: idp.config.code_lifetime,
         used: false,
+        client,
     };
-    if idp.store().insert_code(code.clone(), entry, now) == Err(Full) {
+    let inserted = idp.store().insert_code(code.clone(), entry, now);
+    if let Err(full @ Full::Client { .. }) = inserted {
+        return OAuthError::full(full, &idp.config, "authorization codes").into_response();
+    }
+    if inserted == Err(Full::Total) {
         let why = format!(
             "{} authorization codes are already outstanding; try again when some have expired",
             idp.config.max_outstanding

@@ -7,10 +7,11 @@ use super::*;
 
 pub(super) async fn device_authorization(
     State(idp): State<Arc<DevIdp>>,
+    ClientAddr(client): ClientAddr,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    match idp.start_device(&headers, body) {
+    match idp.start_device(client, &headers, body) {
         Ok(v) => json_response(StatusCode::OK, v),
         Err(e) => e.into_response(),
     }
@@ -44,7 +45,12 @@ fn random_user_code() -> Result<String, OAuthError> {
 
 impl DevIdp {
     /// RFC 8628 §3.1–3.2.
-    fn start_device(&self, headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> Result<Value, OAuthError> {
+    fn start_device(
+        &self,
+        client_addr: std::net::IpAddr,
+        headers: &HeaderMap,
+        body: Result<Bytes, BytesRejection>,
+    ) -> Result<Value, OAuthError> {
         let p = read_oauth_form(headers, body)?;
         let client = self.authenticate_client(headers, &p)?;
         // An explicit scope must ask for an ID token; none at all means the usual one.
@@ -80,9 +86,10 @@ impl DevIdp {
             interval,
             last_poll: None,
             state: DeviceState::Pending,
+            client: client_addr,
         };
-        if store.insert_device(device_code.clone(), grant, now) == Err(Full) {
-            return Err(OAuthError::full(self.config.max_outstanding, "device codes"));
+        if let Err(full) = store.insert_device(device_code.clone(), grant, now) {
+            return Err(OAuthError::full(full, &self.config, "device codes"));
         }
         drop(store);
         let shown = display_user_code(&user_code);

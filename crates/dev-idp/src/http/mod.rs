@@ -17,6 +17,7 @@ use axum::routing::{get, post};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD as B64, URL_SAFE_NO_PAD as B64URL};
 use serde_json::{Value, json};
+use sig_share_limits::ClientAddr;
 
 use crate::clock::unix_secs;
 use crate::params::{self, MAX_ECHOED, MAX_REDIRECT_URI, Params, truncate};
@@ -64,11 +65,13 @@ struct OAuthError {
     status: StatusCode,
     error: &'static str,
     description: String,
+    /// `Retry-After`, in seconds.
+    retry_after: Option<u64>,
 }
 
 impl OAuthError {
     fn new(status: StatusCode, error: &'static str, description: impl Into<String>) -> OAuthError {
-        OAuthError { status, error, description: description.into() }
+        OAuthError { status, error, description: description.into(), retry_after: None }
     }
     fn invalid_request(d: impl Into<String>) -> OAuthError {
         OAuthError::new(StatusCode::BAD_REQUEST, "invalid_request", d)
@@ -82,12 +85,26 @@ impl OAuthError {
     fn server_error(d: impl Into<String>) -> OAuthError {
         OAuthError::new(StatusCode::INTERNAL_SERVER_ERROR, "server_error", d)
     }
-    fn full(max: usize, what: &str) -> OAuthError {
-        OAuthError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "temporarily_unavailable",
-            format!("{max} {what} are already outstanding; try again when some have expired"),
-        )
+    fn full(full: Full, config: &crate::Config, what: &'static str) -> OAuthError {
+        match full {
+            Full::Total => OAuthError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                format!("{} {what} are already outstanding; try again when some have expired", config.max_outstanding),
+            ),
+            Full::Client { retry_after } => {
+                let message = format!(
+                    "this client already has {} {what} outstanding; finish or wait out one of them",
+                    config.max_outstanding_per_client
+                );
+                // Counted with every other refusal by a limit.
+                let refused = sig_share_limits::Refused::new("idp_codes_per_client", retry_after, message);
+                let mut e =
+                    OAuthError::new(StatusCode::TOO_MANY_REQUESTS, "temporarily_unavailable", refused.message.clone());
+                e.retry_after = Some(refused.retry_after_secs());
+                e
+            }
+        }
     }
 }
 
@@ -100,7 +117,9 @@ impl IntoResponse for OAuthError {
             resp.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"dev-idp\""));
         }
         if self.status == StatusCode::SERVICE_UNAVAILABLE {
-            resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("10"));
+            resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(self.retry_after.unwrap_or(10)));
+        } else if let Some(secs) = self.retry_after {
+            resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         resp
     }
