@@ -96,7 +96,11 @@ async fn demo(args: &DemoArgs, report: &mut DemoReport) -> anyhow::Result<()> {
     let log = Log::open(config, signer, dir.open_stores()?)?;
     let key = Ed25519Verifier::from_vkey(&log.vkey())?;
     tokio::spawn(log.clone().run_sequencer());
-    tokio::spawn(axum::serve(listener, http::router(log.clone())).into_future());
+    let router = http::router(log.clone());
+    tokio::spawn(async move {
+        let limits = sig_share_server::serve::Limits::DEFAULT;
+        crate::listen::serve(listener, router, &limits, std::future::pending()).await
+    });
     (report.url, report.origin, report.public_key) = (url.clone(), origin.to_owned(), key.vkey());
     say(args.json, format!("log running at {url}{} (data in {})", http::API_PREFIX, data.display()));
     say(args.json, format!("log public key {}", key.vkey()));
@@ -116,8 +120,9 @@ async fn demo(args: &DemoArgs, report: &mut DemoReport) -> anyhow::Result<()> {
         requests.push((digest.as_ref().to_vec(), rekor::p256_request(digest.as_ref(), sig.as_ref(), spki.as_ref())));
     }
     let started = Instant::now();
-    // All at once, but through a bounded number of connections.
-    let in_flight = std::sync::Arc::new(tokio::sync::Semaphore::new(256));
+    // All at once, but through a bounded number of connections, well within the server's
+    // per-client connection limit.
+    let in_flight = std::sync::Arc::new(tokio::sync::Semaphore::new(128));
     let answers = futures_join(requests.iter().map(|(_, body)| {
         let (client, endpoint, body, in_flight) = (client.clone(), endpoint.clone(), body.clone(), in_flight.clone());
         async move {
