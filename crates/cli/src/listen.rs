@@ -94,13 +94,24 @@ impl LimitArgs {
 }
 
 /// Serves `router` on `listener` within `limits` until `shutdown` resolves: the one way every
-/// server of this binary answers.
+/// server of this binary answers. Bound to loopback, it answers only requests that name
+/// `public_url`'s host or a loopback name (against DNS rebinding: see
+/// `sig_share_server::serve::loopback_hosts_only`).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     router: axum::Router,
+    public_url: &str,
     limits: &Limits,
     shutdown: impl std::future::Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
+    let router = if listener.local_addr()?.ip().is_loopback() {
+        sig_share_server::serve::loopback_hosts_only(
+            router,
+            &sig_share_server::stack::host_of(public_url).map_err(anyhow::Error::msg)?,
+        )
+    } else {
+        router
+    };
     sig_share_server::serve::serve(listener, router, limits, shutdown).await?;
     Ok(())
 }

@@ -108,7 +108,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     eprintln!("  tree size  {}", latest.size);
     eprintln!("  data       {} (tiles in {}/log)", args.at.data.display(), args.at.data.display());
     tokio::spawn(log.clone().run_sequencer());
-    crate::listen::serve(listener, http::router(log), &limits, shutdown()).await
+    crate::listen::serve(listener, http::router(log), &public_url, &limits, shutdown()).await
 }
 
 #[derive(Serialize)]

@@ -116,7 +116,7 @@ pub struct Started {
 impl Started {
     /// Answers requests until `shutdown` resolves, then stops the sequencers.
     pub async fn serve(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        let served = crate::listen::serve(self.listener, self.router, &self.limits, shutdown).await;
+        let served = crate::listen::serve(self.listener, self.router, &self.public_url, &self.limits, shutdown).await;
         self.tasks.iter().for_each(|t| t.abort());
         served
     }

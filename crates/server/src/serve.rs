@@ -261,6 +261,49 @@ fn connection_service(
     })
 }
 
+/// The router answering only requests whose Host is `public_host` or a loopback name
+/// (`localhost`, `*.localhost`, 127.0.0.0/8, `[::1]`), whatever the port; others get 421 with
+/// JSON. For a server bound to loopback: a web page whose own name an attacker points at
+/// 127.0.0.1 (DNS rebinding) would otherwise reach it from the visitor's browser as the page's
+/// own origin, free to read and write.
+pub fn loopback_hosts_only(router: Router, public_host: &str) -> Router {
+    let public_host: Arc<str> = public_host.to_ascii_lowercase().into();
+    router.layer(axum::middleware::from_fn(move |req: axum::extract::Request, next: axum::middleware::Next| {
+        let allowed = host_allowed(&req, &public_host);
+        async move {
+            if allowed {
+                next.run(req).await
+            } else {
+                sig_share_log::http::error(
+                    axum::http::StatusCode::MISDIRECTED_REQUEST,
+                    7,
+                    "this server answers only its own name or a loopback name in the Host header".into(),
+                )
+            }
+        }
+    }))
+}
+
+/// Whether `req`'s Host (or, in HTTP/2 form, its URI's authority) is allowed.
+fn host_allowed(req: &axum::extract::Request, public_host: &str) -> bool {
+    let host = req
+        .headers()
+        .get(axum::http::header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .or_else(|| req.uri().authority().map(|a| a.as_str()));
+    let Some(host) = host else { return false };
+    let name = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => host.rsplit_once(':').map_or(host, |(name, _port)| name),
+    }
+    .trim_end_matches('.')
+    .to_ascii_lowercase();
+    name == public_host
+        || name == "localhost"
+        || name.ends_with(".localhost")
+        || name.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
 /// Resolves once nothing has moved on a connection for `idle`.
 async fn stalled(last_moved: Arc<AtomicU64>, idle: Duration) {
     let start = tokio::time::Instant::now();
@@ -414,6 +457,28 @@ mod tests {
         drop(held);
         assert!(clients.enter(ip, 3).is_some());
         assert_eq!(clients.0.lock().unwrap().len(), 0, "entries of clients gone are removed");
+    }
+
+    #[test]
+    fn only_own_and_loopback_hosts_are_answered() {
+        let req = |host: &str| {
+            axum::extract::Request::builder().header("host", host).body(axum::body::Body::empty()).unwrap()
+        };
+        for ok in [
+            "127.0.0.1:3000",
+            "localhost",
+            "LOCALHOST:1",
+            "app.localhost:80",
+            "[::1]:3000",
+            "127.9.9.9",
+            "sig.example:443",
+            "sig.example.",
+        ] {
+            assert!(host_allowed(&req(ok), "sig.example"), "{ok}");
+        }
+        for bad in ["evil.example:3000", "127.0.0.1.evil.example", "sig.example.evil", "[::2]:3000", "10.0.0.1", ""] {
+            assert!(!host_allowed(&req(bad), "sig.example"), "{bad}");
+        }
     }
 
     #[test]

@@ -7,17 +7,17 @@
 #[path = "../common/mod.rs"]
 mod common;
 
-/// Forged, spliced and hijacked histories: what `provenance`, `verify` and `edit` must refuse.
-mod history;
-/// Squatting of the log's shared indexes (by digest, by subject).
-mod squat;
-/// Connection floods: idle sockets, slow headers, slow bodies.
-mod flood;
-/// Quotas and rate limits per client and per identity.
-mod quota;
-/// Hostile PEM and trust material.
-mod trust_material;
-/// Hostile media within time and memory budgets.
-mod media;
 /// What a web page could make a visitor's browser do to a stack.
 mod browser;
+/// Connection floods: idle sockets, slow headers, slow bodies.
+mod flood;
+/// Forged, spliced and hijacked histories: what `provenance`, `verify` and `edit` must refuse.
+mod history;
+/// Hostile media within time and memory budgets.
+mod media;
+/// Quotas and rate limits per client and per identity.
+mod quota;
+/// Squatting of the log's shared indexes (by digest, by subject).
+mod squat;
+/// Hostile PEM and trust material.
+mod trust_material;
