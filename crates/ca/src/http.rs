@@ -9,10 +9,11 @@
 //! | `GET /api/v2/configuration` | the trusted issuers, their audiences and challenge claims |
 //! | `GET /ca/metrics` | Prometheus: certificates issued, requests refused by reason, issuing time |
 //!
-//! Errors are `{"code", "message", "details"}` with the HTTP status grpc-gateway would use:
-//! 400 for a malformed request or key, 401 for a token that does not verify, 429 with
-//! `Retry-After` past a rate limit (per client address, per identity: [`crate::CaLimits`]), 503
-//! when an issuer's keys or the certificate log are unavailable.
+//! Requests must be `Content-Type: application/json` (else 415; see
+//! `sig_share_log::http::json_writes`). Errors are `{"code", "message", "details"}` with the
+//! HTTP status grpc-gateway would use: 400 for a malformed request or key, 401 for a token that
+//! does not verify, 429 with `Retry-After` past a rate limit (per client address, per identity:
+//! [`crate::CaLimits`]), 503 when an issuer's keys or the certificate log are unavailable.
 
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -44,6 +45,7 @@ pub fn router<K: KeySource + 'static>(service: Arc<CaService<K>>) -> Router {
         .route("/api/v2/trustBundle", get(trust_bundle::<K>))
         .route("/api/v2/configuration", get(configuration::<K>))
         .route("/ca/metrics", get(metrics::<K>))
+        .route_layer(axum::middleware::from_fn(sig_share_log::http::json_writes))
         .layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES))
         .with_state(service)
 }

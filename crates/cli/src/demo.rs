@@ -70,7 +70,12 @@ async fn demo(dir: &Path, args: &DemoArgs) -> anyhow::Result<ExitCode> {
     // A free loopback port: the stack's URLs (and so its log origins) name it.
     let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
     let serve = ServeArgs {
-        at: Listen { data: dir.join("stack"), listen: ([127, 0, 0, 1], port).into(), public_url: None },
+        at: Listen {
+            data: dir.join("stack"),
+            listen: ([127, 0, 0, 1], port).into(),
+            public_url: None,
+            connections: Default::default(),
+        },
         issuers: None,
         dev: true,
         ca_key: None,

@@ -100,8 +100,9 @@ pub fn open_log(args: &ServeArgs) -> anyhow::Result<(Log, String)> {
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let limits = args.at.connections.limits()?;
     let (log, public_url) = open_log(&args)?;
-    let listener = crate::listen::no_delay(args.at.bind().await?);
+    let listener = args.at.bind().await?;
     let latest = log.latest();
     eprintln!("sig-share log serving {public_url}{}", http::API_PREFIX);
     eprintln!("  origin     {}", log.config().origin);
@@ -109,13 +110,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     eprintln!("  tree size  {}", latest.size);
     eprintln!("  data       {} (tiles in {}/log)", args.at.data.display(), args.at.data.display());
     tokio::spawn(log.clone().run_sequencer());
-    axum::serve(
-        listener,
-        http::router_with(log, args.limits.limits()).into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown())
-    .await?;
-    Ok(())
+    crate::listen::serve(listener, http::router_with(log, args.limits.limits()), &public_url, &limits, shutdown()).await
 }
 
 #[derive(Serialize)]

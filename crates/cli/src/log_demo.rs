@@ -96,10 +96,11 @@ async fn demo(args: &DemoArgs, report: &mut DemoReport) -> anyhow::Result<()> {
     let log = Log::open(config, signer, dir.open_stores()?)?;
     let key = Ed25519Verifier::from_vkey(&log.vkey())?;
     tokio::spawn(log.clone().run_sequencer());
-    tokio::spawn(
-        axum::serve(listener, http::router(log.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>())
-            .into_future(),
-    );
+    let (router, public_url) = (http::router(log.clone()), url.clone());
+    tokio::spawn(async move {
+        let limits = sig_share_server::serve::Limits::DEFAULT;
+        crate::listen::serve(listener, router, &public_url, &limits, std::future::pending()).await
+    });
     (report.url, report.origin, report.public_key) = (url.clone(), origin.to_owned(), key.vkey());
     say(args.json, format!("log running at {url}{} (data in {})", http::API_PREFIX, data.display()));
     say(args.json, format!("log public key {}", key.vkey()));
@@ -119,8 +120,9 @@ async fn demo(args: &DemoArgs, report: &mut DemoReport) -> anyhow::Result<()> {
         requests.push((digest.as_ref().to_vec(), rekor::p256_request(digest.as_ref(), sig.as_ref(), spki.as_ref())));
     }
     let started = Instant::now();
-    // All at once, but through a bounded number of connections.
-    let in_flight = std::sync::Arc::new(tokio::sync::Semaphore::new(256));
+    // All at once, but through a bounded number of connections, well within the server's
+    // per-client connection limit.
+    let in_flight = std::sync::Arc::new(tokio::sync::Semaphore::new(128));
     let answers = futures_join(requests.iter().map(|(_, body)| {
         let (client, endpoint, body, in_flight) = (client.clone(), endpoint.clone(), body.clone(), in_flight.clone());
         async move {
@@ -165,7 +167,7 @@ async fn demo(args: &DemoArgs, report: &mut DemoReport) -> anyhow::Result<()> {
 
     // A signature that does not match is refused before anything is stored.
     let forged = rekor::p256_request(&[7; 32], signing.sign(&rng, b"something else")?.as_ref(), spki.as_ref());
-    let resp = client.post(&endpoint).body(forged).send().await?;
+    let resp = client.post(&endpoint).header("content-type", "application/json").body(forged).send().await?;
     let status = resp.status().as_u16();
     let body: serde_json::Value = resp.json().await?;
     ensure!(status == 400, "a bad signature should be refused with 400, got {status}");

@@ -111,20 +111,16 @@ pub struct Started {
     pub public_url: String,
     router: axum::Router,
     listener: tokio::net::TcpListener,
+    limits: sig_share_server::serve::Limits,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Started {
     /// Answers requests until `shutdown` resolves, then stops the sequencers.
     pub async fn serve(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        axum::serve(
-            crate::listen::no_delay(self.listener),
-            self.router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await?;
+        let served = crate::listen::serve(self.listener, self.router, &self.public_url, &self.limits, shutdown).await;
         self.tasks.iter().for_each(|t| t.abort());
-        Ok(())
+        served
     }
 }
 
@@ -135,6 +131,7 @@ pub async fn start(args: &ServeArgs) -> anyhow::Result<Started> {
         anyhow::bail!("--period must be at least {:?}", LogConfig::MIN_PERIOD);
     }
     let public_url = args.at.public_url(false)?;
+    let limits = args.at.connections.limits()?;
     let (config, oidc_url) = issuers(args, &public_url)?;
     let ca_key = match &args.ca_key {
         Some(uri) => Some(crate::ca_cmd::open_token_key(uri, "the CA key (--ca-key)")?),
@@ -159,7 +156,7 @@ pub async fn start(args: &ServeArgs) -> anyhow::Result<Started> {
     let listener = args.at.bind().await?;
     let tasks = stack.run_sequencers();
     stack.log_genesis().await?;
-    Ok(Started { stack, public_url, router, listener, tasks })
+    Ok(Started { stack, public_url, router, listener, limits, tasks })
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {

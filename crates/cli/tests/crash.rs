@@ -111,7 +111,13 @@ async fn sigkill_at_random_moments_loses_nothing() {
                     let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, artifact.as_bytes());
                     let sig = key.sign(&rng, artifact.as_bytes()).unwrap();
                     let body = rekor::p256_request(digest.as_ref(), sig.as_ref(), &spki);
-                    let Ok(resp) = client.post(format!("{base}/api/v2/log/entries")).body(body).send().await else {
+                    let Ok(resp) = client
+                        .post(format!("{base}/api/v2/log/entries"))
+                        .header("content-type", "application/json")
+                        .body(body)
+                        .send()
+                        .await
+                    else {
                         tokio::time::sleep(Duration::from_millis(10)).await;
                         continue;
                     };

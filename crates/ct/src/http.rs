@@ -51,6 +51,7 @@ pub fn routes(ct: CertificateLog) -> Router {
         .route("/api/v1/certificates", get(certificates))
         .route("/metrics", get(metrics))
         .layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES))
+        .route_layer(axum::middleware::from_fn(sig_share_log::http::json_writes))
         .with_state(ct)
 }
 

@@ -18,6 +18,10 @@
 //! `next` is set (and `truncated` true) has more: anyone can log entries under any digest, so
 //! a reader that stops at the first page must say that it saw only part of the list.
 //!
+//! Writes (`POST`) must be `Content-Type: application/json`, else 415: a web page can make a
+//! visitor's browser send a cross-origin request without asking (no CORS preflight) only with a
+//! form or `text/plain` type or none, so no page can write to the log through its visitors.
+//!
 //! Every error is JSON in grpc-gateway's shape, `{"code": <gRPC code>, "message": "…", "details": []}`,
 //! as rekor-tiles answers.
 //!
@@ -158,8 +162,33 @@ pub fn routes_with(log: Log, limits: LogLimits) -> Router {
         .route("/api/v1/statements/subject/{digest}", get(statements_about))
         .route("/metrics", get(metrics))
         .route("/healthz", get(health))
+        .route_layer(axum::middleware::from_fn(json_writes))
         .layer(DefaultBodyLimit::max(rekor::MAX_REQUEST_BYTES))
         .with_state(app)
+}
+
+/// Refuses a request that changes state (any method but GET, HEAD and OPTIONS) unless its
+/// Content-Type is `application/json` (parameters such as charset aside): 415 with JSON. This
+/// is the one rule for every JSON write route of sig-share (the log, the CA, the certificate
+/// log): a browser sends a cross-origin request without a CORS preflight only with a form or
+/// `text/plain` type, or none, so a page cannot make its visitors' browsers write.
+pub async fn json_writes(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    if matches!(*req.method(), axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS) {
+        return next.run(req).await;
+    }
+    if has_content_type(req.headers(), &["application/json"]) {
+        return next.run(req).await;
+    }
+    error(StatusCode::UNSUPPORTED_MEDIA_TYPE, 3, "send the request as Content-Type: application/json".into())
+}
+
+/// Whether the request's Content-Type is one of `types` (lower case), parameters aside.
+pub fn has_content_type(headers: &axum::http::HeaderMap, types: &[&str]) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.split(';').next().unwrap_or_default().trim().to_ascii_lowercase())
+        .is_some_and(|essence| types.contains(&essence.as_str()))
 }
 
 /// The JSON 404 for unknown routes.

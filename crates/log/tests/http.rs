@@ -377,7 +377,7 @@ async fn statements_signed_by_entries_are_kept_and_found_by_subject() {
         (Body::from(not_in_toto.to_string()), StatusCode::BAD_REQUEST),
         (Body::from(oversized.to_string()), StatusCode::PAYLOAD_TOO_LARGE),
     ] {
-        let req = Request::post("/api/v1/statements").body(bad).unwrap();
+        let req = Request::post("/api/v1/statements").header("content-type", "application/json").body(bad).unwrap();
         let (status, _, body) = call(&app, req).await;
         assert_eq!(status, want, "{}", String::from_utf8_lossy(&body));
         assert!(serde_json::from_slice::<serde_json::Value>(&body).unwrap()["message"].is_string());

@@ -37,10 +37,10 @@ pub fn default_pkg_dir() -> PathBuf {
 /// The page's routes, with the built verifier read from `pkg_dir`.
 pub fn routes(pkg_dir: PathBuf) -> Router {
     Router::new()
-        .route("/", get(|| async { page(INDEX_HTML, "text/html; charset=utf-8") }))
+        .route("/", get(|| async { html(INDEX_HTML) }))
         .route("/web/app.js", get(|| async { page(APP_JS, "text/javascript; charset=utf-8") }))
         .route("/web/style.css", get(|| async { page(STYLE_CSS, "text/css; charset=utf-8") }))
-        .route("/explorer", get(|| async { page(EXPLORER_HTML, "text/html; charset=utf-8") }))
+        .route("/explorer", get(|| async { html(EXPLORER_HTML) }))
         .route("/web/explorer.js", get(|| async { page(EXPLORER_JS, "text/javascript; charset=utf-8") }))
         .route("/web/log.js", get(|| async { page(LOG_JS, "text/javascript; charset=utf-8") }))
         .route("/web/badge.js", get(|| async { badge_js() }))
@@ -59,6 +59,16 @@ fn page(body: &'static str, content_type: &'static str) -> Response {
         body,
     )
         .into_response()
+}
+
+/// A page of the site: never framed by another page (clickjacking), by CSP for browsers of now
+/// and X-Frame-Options for older ones. The badge (a script, not a page) stays embeddable.
+fn html(body: &'static str) -> Response {
+    let mut response = page(body, "text/html; charset=utf-8");
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("frame-ancestors 'none'"));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    response
 }
 
 /// The embeddable badge (`web/badge.js`): a module script that pages of any origin load, so

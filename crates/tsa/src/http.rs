@@ -80,10 +80,14 @@ fn reply(status: StatusCode, der: Vec<u8>) -> Response {
     (status, [(header::CONTENT_TYPE, HeaderValue::from_static("application/timestamp-reply"))], der).into_response()
 }
 
-/// The request form named by Content-Type. Missing means DER, as RFC 3161 over HTTP has only the
-/// one form; `application/timestamp-request` is an older name some clients still send.
+/// The request form named by Content-Type, as RFC 3161 section 3.4 requires it
+/// (`application/timestamp-request` is an older name some clients still send). A missing type is
+/// refused too: a web page can make its visitors' browsers post a body without one, or with a
+/// form type, without asking (no CORS preflight), so the TSA must not take those.
 fn request_form(headers: &HeaderMap) -> Result<RequestForm, String> {
-    let Some(value) = headers.get(header::CONTENT_TYPE) else { return Ok(RequestForm::Der) };
+    let Some(value) = headers.get(header::CONTENT_TYPE) else {
+        return Err("no Content-Type: send application/timestamp-query (DER) or application/json".into());
+    };
     let value = value.to_str().map_err(|_| "unreadable Content-Type".to_string())?;
     let essence = value.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
     match essence.as_str() {

@@ -61,9 +61,10 @@ async fn der_requests_are_answered_with_tokens() {
     assert_eq!(tst.message_imprint.hashed_message.as_bytes(), digest);
     assert_eq!(tst.nonce.unwrap().as_bytes(), &[0x12, 0x34, 0x56, 0x78]);
     assert!(signed.certificates.is_some());
-    // A missing Content-Type means DER; parameters after the type are ignored.
+    // A missing Content-Type is refused (a browser may send one without asking); parameters
+    // after the type are ignored.
     let (code, _, _) = send(router(fx.tsa.clone()), None, der_request(&digest, None, false)).await;
-    assert_eq!(code, StatusCode::OK);
+    assert_eq!(code, StatusCode::UNSUPPORTED_MEDIA_TYPE);
     let (code, _, _) =
         send(router(fx.tsa.clone()), Some("Application/Timestamp-Query; x=y"), der_request(&digest, None, false)).await;
     assert_eq!(code, StatusCode::OK);
