@@ -10,7 +10,7 @@ use anyhow::Context as _;
 use serde_json::json;
 use sig_share_media::statement::{Digests, Parent, Provenance};
 use sig_share_media::{
-    Creator, Credential, Destination, EmbedRequest, Format, Intent, ReadError, SourceType, Statement,
+    Creator, Credential, Destination, EmbedRequest, Format, Intent, MediaError, ReadError, SourceType, Statement,
 };
 use sig_share_sign::{Session, SigningClient};
 use sig_share_verify::bundle::Bundle;
@@ -102,7 +102,7 @@ fn summary_json(
 /// corrupt) and, for a fresh signing, one that already carries a manifest: signing it anew would
 /// silently drop its history, which an edit keeps as the parent ingredient.
 fn preflight(file: &Path, editing: bool) -> anyhow::Result<()> {
-    match sig_share_media::read(file, None, None) {
+    match sig_share_media::read_within_budget(file, None, None) {
         Err(ReadError::NoManifest) => Ok(()),
         Err(ReadError::Media(e)) => {
             Err(anyhow::Error::new(e).context(format!("{} cannot be signed (truncated or corrupt?)", file.display())))
@@ -182,7 +182,7 @@ pub fn sign_media(args: &SignArgs, media: &MediaArgs, edit: Option<(&Path, &[Str
             }
             sig_share_media::format::detect(parent)?;
             let digest = crate::artifact::sha256_file(parent)?;
-            let log_index = parent_log_index(parent);
+            let log_index = parent_log_index(parent)?;
             let parents = vec![Parent { digest: Digests { sha256: hex::encode(digest) }, log_index }];
             let intent = Intent::Edit { parent: parent.to_path_buf(), actions: actions.to_vec() };
             (intent, actions.to_vec(), None, parents)
@@ -299,10 +299,20 @@ pub fn run_edit(args: EditArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// The log index of a parent's own provenance statement, when its manifest (embedded, or a
-/// sidecar beside it) carries one.
-fn parent_log_index(parent: &Path) -> Option<u64> {
+/// sidecar beside it) carries one. A parent over the structural caps or the time budget is
+/// refused here, before anyone logs in; any other unreadable manifest just has no index.
+fn parent_log_index(parent: &Path) -> anyhow::Result<Option<u64>> {
     let sidecar = Some(sidecar_beside(parent)).filter(|p| p.is_file());
-    let report = sig_share_media::read(parent, sidecar.as_deref(), None).ok()?;
+    match sig_share_media::read_within_budget(parent, sidecar.as_deref(), None) {
+        Ok(report) => Ok(log_index_of(&report)),
+        Err(ReadError::Media(e @ (MediaError::TooComplex { .. } | MediaError::TooSlow { .. }))) => {
+            Err(anyhow::Error::new(e).context(format!("the parent {} cannot be read", parent.display())))
+        }
+        Err(_) => Ok(None),
+    }
+}
+
+fn log_index_of(report: &sig_share_media::Report) -> Option<u64> {
     let active = report.active_manifest.as_deref()?;
     let manifest = report.manifests.iter().find(|m| m.label == active)?;
     let bundle = Bundle::from_json(manifest.provenance_bundle.as_ref()?.to_string().as_bytes()).ok()?;
