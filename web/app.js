@@ -3,8 +3,12 @@
 // against this deployment's published trust config. The page only renders what it says, and
 // only with textContent: a manifest is written by whoever made the file, so nothing it says is
 // ever parsed as HTML.
+//
+// The verifier runs in a Web Worker with a time budget (web/verifier-worker.js): a file built to
+// stall a C2PA reader ends as "took too long to check", and the page stays responsive meanwhile.
+// `?budget=SECONDS` sets the base budget (default 10 s, plus 1 s per 8 MiB).
 
-import init, { Verifier, sha256_hex } from "/web/pkg/sig_share_web.js";
+import { WorkerVerifier, TooLong, budgetMs } from "/web/verifier-worker.js";
 
 const TRUST_CONFIG = "/.well-known/sig-share/trust-config.json";
 const $ = (id) => document.getElementById(id);
@@ -15,17 +19,20 @@ const TITLES = {
   red: ["✖", "Not verified"],
   grey: ["?", "No provenance found"],
 };
+const NOT_CHECKED = ["⏱", "Not checked: it took too long"];
+
+const BASE_SECONDS = (() => {
+  const asked = Number(new URLSearchParams(location.search).get("budget"));
+  return Number.isFinite(asked) && asked > 0 ? asked : undefined;
+})();
 
 // The page works before the module arrives: a file chosen early waits for it.
 const verifier = (async () => {
-  const [, config] = await Promise.all([
-    init(),
-    fetch(TRUST_CONFIG).then((r) => {
-      if (!r.ok) throw new Error(`the trust config could not be fetched (${r.status})`);
-      return r.text();
-    }),
-  ]);
-  return new Verifier(config, "");
+  const r = await fetch(TRUST_CONFIG);
+  if (!r.ok) throw new Error(`the trust config could not be fetched (${r.status})`);
+  const v = new WorkerVerifier(await r.text());
+  await v.start();
+  return v;
 })();
 verifier.then(
   () => status("Ready. Nothing is uploaded: the check runs on this device."),
@@ -57,10 +64,12 @@ function sourceType(uri) {
 
 function render(report, logFindings) {
   const colour = report.verdict ?? "red";
-  const [icon, title] = TITLES[colour] ?? TITLES.red;
+  const [icon, title] = report.unchecked ? NOT_CHECKED : (TITLES[colour] ?? TITLES.red);
   const verdict = $("verdict");
   verdict.className = `verdict ${colour}`;
   verdict.dataset.verdict = colour;
+  if (report.unchecked) verdict.dataset.state = "too-long";
+  else delete verdict.dataset.state;
   $("verdict-icon").textContent = icon;
   $("verdict-title").textContent = title;
   const reason = report.reason ?? (report.caveats?.length ? report.caveats.join("; ") : "Every step checks out.");
@@ -125,16 +134,17 @@ function render(report, logFindings) {
 
 /// For a file without a manifest: what the log knows about its exact bytes. Only the digest
 /// leaves the device, and every answer is checked before it is shown.
-async function askTheLog(v, bytes) {
-  const digest = sha256_hex(bytes);
+async function askTheLog(v, bytes, budget) {
+  const digest = await v.call("sha256_hex", [bytes], budget);
   const now = Date.now() / 1000;
   const get = (path) => fetch(path).then((r) => (r.ok ? r.json() : null)).catch(() => null);
   const [index, statements] = await Promise.all([
     get(`/api/v1/index/sha256:${digest}`),
     get(`/api/v1/statements/subject/sha256:${digest}`),
   ]);
-  const entries = (index?.entries ?? []).map((e) => JSON.parse(v.check_entry(JSON.stringify(e), digest, now)));
-  const kept = (statements?.entries ?? []).map((s) => JSON.parse(v.check_statement(JSON.stringify(s), now)));
+  const check = async (method, args) => JSON.parse(await v.call(method, args, budget));
+  const entries = await Promise.all((index?.entries ?? []).map((e) => check("check_entry", [JSON.stringify(e), digest, now])));
+  const kept = await Promise.all((statements?.entries ?? []).map((s) => check("check_statement", [JSON.stringify(s), now])));
   return [...kept, ...entries];
 }
 
@@ -144,17 +154,31 @@ async function check(file) {
   const started = performance.now();
   const v = await verifier;
   const bytes = new Uint8Array(await file.arrayBuffer());
-  const report = JSON.parse(v.judge(file.name, bytes, Date.now() / 1000));
+  const budget = budgetMs(bytes.length, BASE_SECONDS);
+  let report;
   let log = [];
-  if (report.verdict === "grey") {
-    status(`No manifest in ${file.name}: asking the log about its digest…`);
-    log = await askTheLog(v, bytes);
+  try {
+    report = JSON.parse(await v.call("judge", [file.name, bytes, Date.now() / 1000], budget));
+    if (report.verdict === "grey") {
+      status(`No manifest in ${file.name}: asking the log about its digest…`);
+      log = await askTheLog(v, bytes, budget);
+    }
+  } catch (e) {
+    if (!(e instanceof TooLong)) throw e;
+    report ??= { file: file.name, verified: false, verdict: "grey", steps: [] };
+    report.unchecked = true;
+    report.verdict = "grey";
+    report.reason = `${e.message[0].toUpperCase()}${e.message.slice(1)}: a file built to stall a verifier does this. Nothing about its provenance is known.`;
   }
   const ms = Math.round(performance.now() - started);
   render(report, log);
   document.body.dataset.checked = file.name;
   document.body.dataset.ms = String(ms);
-  status(`Checked ${file.name} in ${ms} ms, on this device.`);
+  status(
+    report.unchecked
+      ? `Stopped checking ${file.name} after ${ms} ms: it took too long.`
+      : `Checked ${file.name} in ${ms} ms, on this device.`,
+  );
 }
 
 function checkSafely(file) {

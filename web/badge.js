@@ -19,12 +19,13 @@
 // so the page's CSS does not reach them and theirs does not leak into the page. The element
 // that holds them, <sig-share-badge>, is placed right after its image and carries the verdict
 // in data-verdict (pending, green, amber, red or grey) for scripts and tests, with the address
-// it judged in data-src, and in data-state how: judged, or unreadable, no-verifier or error
-// (then grey, and the pin says why).
+// it judged in data-src, and in data-state how: judged, or unreadable, no-verifier, too-long or
+// error (then grey, and the pin says why).
 
 const ROOT = new URL("../", import.meta.url); // the deployment: this file is ROOT/web/badge.js
 const VERIFIER_JS = new URL("web/pkg/sig_share_web.js", ROOT);
 const VERIFIER_WASM = new URL("web/pkg/sig_share_web_bg.wasm", ROOT);
+const VERIFIER_WORKER_JS = new URL("web/verifier-worker.js", ROOT);
 const TRUST_CONFIG = new URL(".well-known/sig-share/trust-config.json", ROOT);
 const SELECTOR = "img[data-sig-share]";
 
@@ -97,18 +98,34 @@ function styles() {
 }
 
 let verifier;
-/// The verifier, loaded from the deployment the first time an image needs it.
+/// The verifier, loaded from the deployment the first time an image needs it: in a Web Worker
+/// with a time budget per image (web/verifier-worker.js), so an image built to stall a C2PA
+/// reader cannot freeze the page; on the page itself only when the page forbids such a worker
+/// (its Content-Security-Policy), where sig-share's structural caps still refuse the known
+/// stalling shapes at once. `judge` answers a promise of the verifier's JSON text.
 function loadVerifier() {
   verifier ??= (async () => {
-    const [wasm, config] = await Promise.all([
-      import(VERIFIER_JS.href),
+    const [client, config] = await Promise.all([
+      import(VERIFIER_WORKER_JS.href),
       fetch(TRUST_CONFIG, { credentials: "omit" }).then((r) => {
         if (!r.ok) throw new Error(`its trust config could not be fetched (${r.status})`);
         return r.text();
       }),
     ]);
-    await wasm.default({ module_or_path: VERIFIER_WASM });
-    return new wasm.Verifier(config, "");
+    try {
+      const worker = new client.WorkerVerifier(config, { worker: VERIFIER_WORKER_JS.href, pkg: VERIFIER_JS.href });
+      await worker.start();
+      return {
+        judge: (name, bytes, now) => worker.call("judge", [name, bytes, now], client.budgetMs(bytes.length)),
+        TooLong: client.TooLong,
+      };
+    } catch (e) {
+      if (e instanceof client.TooLong) throw e;
+      const wasm = await import(VERIFIER_JS.href);
+      await wasm.default({ module_or_path: VERIFIER_WASM });
+      const v = new wasm.Verifier(config, "");
+      return { judge: async (name, bytes, now) => v.judge(name, bytes, now), TooLong: client.TooLong };
+    }
   })();
   return verifier;
 }
@@ -278,11 +295,12 @@ class Badge {
     }
     let report;
     try {
-      report = await inTurn(() =>
-        generation === this.generation ? JSON.parse(v.judge(name, bytes, Date.now() / 1000)) : null,
+      report = await inTurn(async () =>
+        generation === this.generation ? JSON.parse(await v.judge(name, bytes, Date.now() / 1000)) : null,
       );
     } catch (e) {
       if (generation !== this.generation) return;
+      if (e instanceof v.TooLong) return this.fail("too-long", `Could not be checked: ${e.message}.`);
       return this.fail("error", `Could not be checked: the verifier failed on this image (${e?.message ?? e}).`);
     }
     if (generation !== this.generation || !report) return;

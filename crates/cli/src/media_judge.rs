@@ -30,7 +30,7 @@ pub fn judge(
     let root = crate::verify_cmd::load_root(trust.trusted_root.as_deref(), trust.trust_config.as_deref())?;
     let anchors = anchors(&root, &trust.c2pa_trust)?;
     let sidecar = sidecar.map(Path::to_path_buf).or_else(|| Some(sidecar_beside(file)).filter(|p| p.is_file()));
-    let report = match sig_share_media::read(file, sidecar.as_deref(), Some(&anchors)) {
+    let report = match sig_share_media::read_within_budget(file, sidecar.as_deref(), Some(&anchors)) {
         Ok(r) => r,
         Err(e) => return Ok(Err(e)),
     };

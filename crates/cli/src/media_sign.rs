@@ -101,7 +101,7 @@ fn summary_json(
 /// corrupt) and, for a fresh signing, one that already carries a manifest: signing it anew would
 /// silently drop its history, which an edit keeps as the parent ingredient.
 fn preflight(file: &Path, editing: bool) -> anyhow::Result<()> {
-    match sig_share_media::read(file, None, None) {
+    match sig_share_media::read_within_budget(file, None, None) {
         Err(ReadError::NoManifest) => Ok(()),
         Err(ReadError::Media(e)) => {
             Err(anyhow::Error::new(e).context(format!("{} cannot be signed (truncated or corrupt?)", file.display())))
@@ -313,7 +313,7 @@ fn parent_record(
     let digest = hex::encode(crate::artifact::sha256_file(parent)?);
     let by_digest = Parent { digest: Digests { sha256: digest.clone() }, log_index: None };
     let sidecar = Some(sidecar_beside(parent)).filter(|p| p.is_file());
-    let report = match sig_share_media::read(parent, sidecar.as_deref(), Some(anchors)) {
+    let report = match sig_share_media::read_within_budget(parent, sidecar.as_deref(), Some(anchors)) {
         Ok(report) => report,
         Err(ReadError::NoManifest) => return Ok(by_digest),
         Err(ReadError::Media(e)) => {

@@ -204,3 +204,52 @@ async fn the_page_gives_each_file_the_verdict_the_command_line_gives() {
     let other = client.get(format!("{url}/web/pkg/..%2F..%2FCargo.toml")).send().await.unwrap();
     assert_eq!(other.status(), 404);
 }
+
+/// A file built to stall a C2PA reader neither freezes the page nor passes: the verifier runs in
+/// a Web Worker, so the page's main thread keeps ticking and a click is handled at once while the
+/// file is checked; a file over sig-share's structural caps is refused at once (red, saying
+/// which limit), one under them that still takes too long is stopped at the page's time budget
+/// (grey, "took too long"), and the next file is checked as ever by a fresh worker.
+#[tokio::test]
+async fn a_hostile_file_neither_freezes_the_page_nor_passes() {
+    let Some(stack) = common::page_stack().await else { return };
+    let d = stack.dir.path();
+    let ftyp = b"\0\0\0\x18ftypisom\0\0\0\0isomavif".to_vec();
+    // Over the cap: 100,000 empty boxes (c2pa 0.90.22 took 26 s over them).
+    let capped = d.join("free-100k.mp4");
+    std::fs::write(&capped, [ftyp.clone(), b"\0\0\0\x08free".repeat(100_000)].concat()).unwrap();
+    // Just under it: c2pa's quadratic box list still takes seconds, over a budget of 0.3 s.
+    let slow = d.join("free-19k.mp4");
+    std::fs::write(&slow, [ftyp, b"\0\0\0\x08free".repeat(19_900)].concat()).unwrap();
+    let fine = stack.vectors.join("public-testfiles/adobe-20220124-CA.jpg");
+    let output = Command::new("node")
+        .arg(stack.browser.join("stall-page.mjs"))
+        .arg(&stack.url)
+        .arg("0.3")
+        .args([capped.as_os_str(), slow.as_os_str(), fine.as_os_str()])
+        .env("NO_PROXY", "127.0.0.1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}{}", String::from_utf8_lossy(&output.stderr));
+    let page: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(page["errors"], serde_json::json!([]), "{page:#}");
+    let results = page["results"].as_array().unwrap();
+    for seen in results {
+        // The main thread never stalled for long, and the click while checking was handled.
+        assert!(seen["max_tick_gap_ms"].as_u64() < Some(500), "the page froze: {seen:#}");
+        assert_eq!(seen["clicks"], 1, "{seen:#}");
+    }
+    let capped = &results[0];
+    assert_eq!(capped["verdict"], "red", "{capped:#}");
+    assert!(capped["reason"].as_str().unwrap().contains("ISO BMFF boxes side by side"), "{capped:#}");
+    assert!(capped["took_ms"].as_u64() < Some(5_000), "{capped:#}");
+    let slow = &results[1];
+    assert_eq!(slow["verdict"], "grey", "{slow:#}");
+    assert_eq!(slow["state"], "too-long", "{slow:#}");
+    assert!(slow["reason"].as_str().unwrap().contains("took too long to check"), "{slow:#}");
+    assert!(slow["took_ms"].as_u64() < Some(5_000), "stopped at its budget: {slow:#}");
+    let fine = &results[2];
+    assert_eq!(fine["verdict"], "amber", "a fresh worker checks the next file: {fine:#}");
+    assert!(fine["state"].is_null(), "{fine:#}");
+}

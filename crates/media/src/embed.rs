@@ -170,6 +170,7 @@ pub fn embed(request: &EmbedRequest<'_>, credential: Arc<dyn Credential>) -> Res
         Intent::Edit { parent, actions } => {
             let parent_format = crate::format::detect(parent)?;
             let mut stream = BufReader::new(File::open(parent).map_err(MediaError::io(parent))?);
+            crate::limits::check_asset(parent, parent_format.mime(), &mut stream, None)?;
             let name = parent.file_name().and_then(|n| n.to_str()).unwrap_or("parent");
             builder
                 .add_ingredient_from_stream(
@@ -208,6 +209,7 @@ pub fn embed(request: &EmbedRequest<'_>, credential: Arc<dyn Credential>) -> Res
     let dest = request.destination.path();
     let dir = dest.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let mut source = BufReader::new(File::open(request.input).map_err(MediaError::io(request.input))?);
+    crate::limits::check_asset(request.input, mime, &mut source, None)?;
     let mut temp_builder = tempfile::Builder::new();
     temp_builder.prefix(".sig-share-");
     // A signed photo is for sharing: readable by all like any file the user writes (tempfile's

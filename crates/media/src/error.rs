@@ -15,6 +15,16 @@ pub enum MediaError {
     Empty { path: PathBuf },
     #[error("{}: {limit}", path.display())]
     TooLarge { path: PathBuf, limit: String },
+    /// A structure over one of [`crate::limits`]' caps: refused before `c2pa` reads it.
+    #[error("{}: {exceeded}", path.display())]
+    TooComplex { path: PathBuf, exceeded: crate::limits::Exceeded },
+    /// `c2pa` was still reading when the time budget ran out (see [`crate::budget`]).
+    #[error(
+        "{}: still not read after {budget}, sig-share's time budget for a file of this size (set \
+         SIG_SHARE_MEDIA_BUDGET to allow more seconds); a file built to stall a C2PA reader does this",
+        path.display()
+    )]
+    TooSlow { path: PathBuf, budget: String },
     #[error("{doing}: {message}")]
     C2pa { doing: &'static str, message: String },
     #[error("{0}")]

@@ -203,7 +203,7 @@ pub fn read(path: &Path, sidecar: Option<&Path>, anchors: Option<&Anchors>) -> R
         Some(_) => format.mime().to_owned(),
         None => c2pa::format_from_path(path).unwrap_or_else(|| "application/octet-stream".into()),
     };
-    let asset = BufReader::new(File::open(path).map_err(MediaError::io(path))?);
+    let mut asset = BufReader::new(File::open(path).map_err(MediaError::io(path))?);
     let store = match sidecar {
         None => None,
         Some(store) => {
@@ -214,6 +214,7 @@ pub fn read(path: &Path, sidecar: Option<&Path>, anchors: Option<&Anchors>) -> R
             Some(std::fs::read(store).map_err(MediaError::io(store))?)
         }
     };
+    crate::limits::check_asset(path, &mime, &mut asset, store.as_deref())?;
     read_stream(&mime, asset, store.as_deref(), anchors)
 }
 
@@ -238,7 +239,9 @@ pub fn read_bytes(
             .or_else(|| Format::sniff(&bytes[..bytes.len().min(16)]).map(|family| family.mime().to_owned()))
             .unwrap_or_else(|| "application/octet-stream".into()),
     };
-    read_stream(&mime, std::io::Cursor::new(bytes), sidecar, anchors)
+    let mut asset = std::io::Cursor::new(bytes);
+    crate::limits::check_asset(path, &mime, &mut asset, sidecar)?;
+    read_stream(&mime, asset, sidecar, anchors)
 }
 
 /// The most bytes of a sidecar manifest store read.

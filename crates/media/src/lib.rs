@@ -6,10 +6,14 @@
 //! - [`embed`]: a C2PA manifest claim-signed by a keyless [`Credential`], with a CAWG identity
 //!   assertion and sig-share's assertion carrying the statement's log entry, embedded or sidecar;
 //! - [`inspect`]: any C2PA file read into a [`Report`], failures in ingredients included;
+//! - [`limits`]: structural caps checked before `c2pa` reads a file, and [`budget`] a time limit
+//!   for its reading (off the browser, which runs the reader in a worker instead);
 //! - [`creator`]: a person's identity assertion beside a device's claim, judged at its time;
 //! - [`judge`]: every step's sig-share evidence checked and one verdict, with no I/O (the
 //!   command line and the browser share it); [`logged`]: what a log says, checked likewise.
 
+#[cfg(not(target_arch = "wasm32"))]
+pub mod budget;
 pub mod creator;
 mod credential;
 pub mod embed;
@@ -17,6 +21,7 @@ mod error;
 pub mod format;
 pub mod inspect;
 pub mod judge;
+pub mod limits;
 pub mod logged;
 mod settings;
 pub mod statement;
@@ -26,6 +31,8 @@ pub use credential::Credential;
 pub use embed::{Creator, Destination, EmbedRequest, Embedded, Intent, PROVENANCE_ASSERTION, SourceType, embed};
 pub use error::MediaError;
 pub use format::Format;
+#[cfg(not(target_arch = "wasm32"))]
+pub use budget::read_within_budget;
 pub use inspect::{ReadError, Report, State, read, read_bytes};
 pub use settings::Anchors;
 pub use statement::Statement;

@@ -301,3 +301,175 @@ fn a_creators_identity_beside_a_devices_claim_outlives_the_creators_certificate(
     assert_eq!(refused.state, State::Invalid, "{:?}", refused.informational);
     assert!(refused.failures.iter().any(|s| s.code == "signingCredential.expired"), "{:?}", refused.failures);
 }
+
+// Shapes that drive c2pa 0.90.22's quadratic paths, refused by the structural caps before c2pa
+// reads them (sig_share_media::limits), and the time budget behind them.
+
+use std::time::{Duration, Instant};
+
+use sig_share_media::limits;
+
+/// Reads `file` (with `sidecar`), expecting a refusal naming `what` within two seconds (debug).
+fn refused_at_once(file: &Path, sidecar: Option<&Path>, what: &str) {
+    let started = Instant::now();
+    let answer = read(file, sidecar, None);
+    let took = started.elapsed();
+    match answer {
+        Err(ReadError::Media(e @ MediaError::TooComplex { .. })) => {
+            let message = e.to_string();
+            assert!(message.contains(what), "{message}");
+            assert!(message.contains("not read"), "{message}");
+        }
+        Err(e) => panic!("{}: not refused by a cap but {e}", file.display()),
+        Ok(r) => panic!("{}: read as {}", file.display(), r.state),
+    }
+    assert!(took < Duration::from_secs(2), "{}: refused only after {took:?}", file.display());
+}
+
+fn bmff_box(kind: &[u8; 4], body: &[u8]) -> Vec<u8> {
+    let mut out = ((8 + body.len()) as u32).to_be_bytes().to_vec();
+    out.extend_from_slice(kind);
+    out.extend_from_slice(body);
+    out
+}
+
+fn ftyp(brand: &[u8; 4]) -> Vec<u8> {
+    bmff_box(b"ftyp", &[&brand[..], b"\0\0\0\0", brand, b"isom"].concat())
+}
+
+fn free_boxes(n: usize) -> Vec<u8> {
+    b"\0\0\0\x08free".repeat(n)
+}
+
+#[test]
+fn a_hundred_thousand_top_level_free_boxes_are_refused_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, brand) in [("boxes.mp4", b"isom"), ("boxes.avif", b"avif"), ("boxes.heic", b"heic")] {
+        let file = dir.path().join(name);
+        std::fs::write(&file, [ftyp(brand), free_boxes(100_000)].concat()).unwrap();
+        refused_at_once(&file, None, "ISO BMFF boxes side by side");
+    }
+}
+
+#[test]
+fn a_hundred_thousand_nested_boxes_are_refused_at_every_level_c2pa_walks() {
+    let dir = tempfile::tempdir().unwrap();
+    let many = free_boxes(100_000);
+    let nests = [
+        bmff_box(b"moov", &many),
+        bmff_box(b"moov", &bmff_box(b"trak", &bmff_box(b"mdia", &many))),
+        bmff_box(b"moof", &bmff_box(b"traf", &many)),
+        // A FullBox `meta`: version and flags, then its children.
+        bmff_box(b"meta", &[&b"\0\0\0\0"[..], &many].concat()),
+    ];
+    for (i, nest) in nests.iter().enumerate() {
+        let file = dir.path().join(format!("nested{i}.mp4"));
+        std::fs::write(&file, [ftyp(b"isom"), nest.clone()].concat()).unwrap();
+        refused_at_once(&file, None, "ISO BMFF boxes side by side");
+    }
+    // Spread thinly over many parents, the total is capped too.
+    let parents = (limits::MAX_BMFF_BOXES / 1000 + 1) as usize;
+    let spread = bmff_box(b"moov", &free_boxes(999)).repeat(parents);
+    let file = dir.path().join("spread.mp4");
+    std::fs::write(&file, [ftyp(b"isom"), spread].concat()).unwrap();
+    refused_at_once(&file, None, "ISO BMFF boxes in the file");
+}
+
+/// A signed JPEG whose one manifest has `n` ingredients (made by c2pa itself, with its own
+/// throwaway signer), and its manifest store.
+fn jpeg_with_ingredients(dir: &Path, n: usize) -> Option<(PathBuf, Vec<u8>)> {
+    let photo = unsigned_jpeg()?;
+    let ingredients: Vec<serde_json::Value> =
+        (0..n).map(|i| json!({ "title": format!("layer {i}.jpg"), "relationship": "componentOf" })).collect();
+    let definition = json!({ "title": "composite.jpg", "ingredients": ingredients });
+    let mut builder = c2pa::Builder::from_json(&definition.to_string()).unwrap();
+    let signer = c2pa::EphemeralSigner::new("hostile.test").unwrap();
+    let out = dir.join("composite.jpg");
+    let mut source = std::fs::File::open(photo).unwrap();
+    let mut dest = std::fs::File::options().create(true).truncate(true).read(true).write(true).open(&out).unwrap();
+    let store = builder.sign(&signer, "image/jpeg", &mut source, &mut dest).unwrap();
+    Some((out, store))
+}
+
+#[test]
+fn ten_thousand_ingredients_are_refused_at_once_embedded_or_sidecar() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some((file, store)) = jpeg_with_ingredients(dir.path(), 10_000) else { return };
+    refused_at_once(&file, None, "ingredients in one manifest");
+    let sidecar = dir.path().join("composite.c2pa");
+    std::fs::write(&sidecar, &store).unwrap();
+    refused_at_once(&unsigned_jpeg().unwrap(), Some(&sidecar), "ingredients in one manifest");
+    // The same bytes in the browser's entry point.
+    let bytes = std::fs::read(&file).unwrap();
+    let started = Instant::now();
+    let answer = sig_share_media::read_bytes("composite.jpg", &bytes, None, None);
+    assert!(matches!(answer, Err(ReadError::Media(MediaError::TooComplex { .. }))), "{:?}", answer.err());
+    assert!(started.elapsed() < Duration::from_secs(2));
+}
+
+#[test]
+fn a_composite_of_a_hundred_ingredients_still_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some((file, _)) = jpeg_with_ingredients(dir.path(), 100) else { return };
+    let report = read(&file, None, None).unwrap();
+    let active = report.lineage()[0];
+    assert_eq!(active.ingredients.len(), 100);
+}
+
+#[test]
+fn jpeg_png_riff_and_tiff_structures_over_their_caps_are_refused_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, bytes: Vec<u8>| {
+        let file = dir.path().join(name);
+        std::fs::write(&file, bytes).unwrap();
+        file
+    };
+    // JPEG: 100,000 empty COM segments, then 10,000 empty APP11 ones.
+    let jpeg = |marker: u8, n: usize| [&b"\xFF\xD8"[..], &[0xFF, marker, 0, 2].repeat(n), b"\xFF\xD9"].concat();
+    refused_at_once(&write("segments.jpg", jpeg(0xFE, 100_000)), None, "JPEG segments");
+    refused_at_once(&write("app11.jpg", jpeg(0xEB, 10_000)), None, "JPEG APP11");
+    // PNG: a header and 200,000 empty chunks.
+    let png = [&b"\x89PNG\r\n\x1a\n"[..], &b"\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x02\0\0\0\0\0\0\0"[..], &b"\0\0\0\0tEXt\0\0\0\0".repeat(200_000)]
+        .concat();
+    refused_at_once(&write("chunks.png", png), None, "PNG chunks");
+    // RIFF: a WAV and a WebP of 100,000 empty chunks, one of them inside a LIST.
+    for (name, form) in [("chunks.wav", b"WAVE"), ("chunks.webp", b"WEBP")] {
+        let list = [&b"LIST"[..], &(4 + 8 * 100_000u32).to_le_bytes(), b"INFO", &b"JUNK\0\0\0\0".repeat(100_000)].concat();
+        let body = [&form[..], &list].concat();
+        let riff = [&b"RIFF"[..], &(body.len() as u32).to_le_bytes(), &body].concat();
+        refused_at_once(&write(name, riff), None, "RIFF chunks");
+    }
+    // TIFF: one directory of 65,535 entries; then a chain of 10,000 directories.
+    let mut tiff = b"II*\0\x08\0\0\0".to_vec();
+    tiff.extend_from_slice(&u16::MAX.to_le_bytes());
+    tiff.extend_from_slice(&[0xFE, 0, 4, 0, 1, 0, 0, 0, 0, 0, 0, 0].repeat(u16::MAX as usize));
+    tiff.extend_from_slice(&[0; 4]);
+    refused_at_once(&write("entries.tif", tiff), None, "entries in one TIFF directory");
+    let mut chain = b"II*\0\x08\0\0\0".to_vec();
+    for i in 0..10_000u32 {
+        chain.extend_from_slice(&1u16.to_le_bytes());
+        chain.extend_from_slice(&[0xFE, 0, 4, 0, 1, 0, 0, 0, 0, 0, 0, 0]);
+        let next = if i == 9_999 { 0 } else { chain.len() as u32 + 4 };
+        chain.extend_from_slice(&next.to_le_bytes());
+    }
+    refused_at_once(&write("chain.tif", chain), None, "TIFF image file directories");
+}
+
+#[test]
+fn a_read_over_its_time_budget_gives_up_with_a_clear_error() {
+    let Some((_dir, signer, signed, _)) = signed_photo() else { return };
+    let started = Instant::now();
+    let answer = sig_share_media::budget::read_within(&signed, None, Some(&signer.anchors), Duration::from_micros(1));
+    match answer {
+        Err(ReadError::Media(e @ MediaError::TooSlow { .. })) => {
+            assert!(e.to_string().contains("SIG_SHARE_MEDIA_BUDGET"), "{e}")
+        }
+        other => panic!("not given up: {:?}", other.map(|r| r.state)),
+    }
+    assert!(started.elapsed() < Duration::from_secs(1));
+    // Within the default budget it reads as ever.
+    let report = sig_share_media::read_within_budget(&signed, None, Some(&signer.anchors)).unwrap();
+    assert_eq!(report.state, State::Trusted);
+    let budget = sig_share_media::budget::budget_for(4 << 30).unwrap();
+    assert!(budget > Duration::from_secs(60), "a 4 GiB video gets minutes: {budget:?}");
+}

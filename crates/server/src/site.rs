@@ -22,6 +22,7 @@ const EXPLORER_HTML: &str = include_str!("../../../web/explorer.html");
 const EXPLORER_JS: &str = include_str!("../../../web/explorer.js");
 const LOG_JS: &str = include_str!("../../../web/log.js");
 const BADGE_JS: &str = include_str!("../../../web/badge.js");
+const VERIFIER_WORKER_JS: &str = include_str!("../../../web/verifier-worker.js");
 
 /// The files of the built verifier the page may load, with their types.
 const PKG_FILES: [(&str, &str); 2] =
@@ -44,6 +45,9 @@ pub fn routes(pkg_dir: PathBuf) -> Router {
         .route("/web/explorer.js", get(|| async { page(EXPLORER_JS, "text/javascript; charset=utf-8") }))
         .route("/web/log.js", get(|| async { page(LOG_JS, "text/javascript; charset=utf-8") }))
         .route("/web/badge.js", get(|| async { badge_js() }))
+        // The worker the page and the badge run the verifier in: the badge starts it from pages
+        // of any origin, so it is served as the badge is.
+        .route("/web/verifier-worker.js", get(|| async { cross_origin(page(VERIFIER_WORKER_JS, "text/javascript; charset=utf-8")) }))
         .route("/web/pkg/{file}", get(pkg_file))
         .with_state(Arc::new(pkg_dir))
 }
@@ -74,7 +78,11 @@ fn html(body: &'static str) -> Response {
 /// The embeddable badge (`web/badge.js`): a module script that pages of any origin load, so
 /// with `Access-Control-Allow-Origin: *`.
 fn badge_js() -> Response {
-    let mut response = page(BADGE_JS, "text/javascript; charset=utf-8");
+    cross_origin(page(BADGE_JS, "text/javascript; charset=utf-8"))
+}
+
+/// `response` with `Access-Control-Allow-Origin: *`, for a script pages of any origin load.
+fn cross_origin(mut response: Response) -> Response {
     response.headers_mut().insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
     response
 }

@@ -152,6 +152,13 @@ fn judge_file(root: &TrustedRoot, anchors: &Anchors, name: &str, bytes: &[u8], n
             json
         }
         Err(ReadError::NoManifest) => judge::unsigned_json(name, judge::NO_MANIFEST),
+        // Over sig-share's structural caps: refused before c2pa read it (sig_share_media::limits).
+        Err(ReadError::Media(e @ sig_share_media::MediaError::TooComplex { .. })) => serde_json::json!({
+            "file": name,
+            "verified": false,
+            "verdict": Colour::Red,
+            "reason": format!("its structure is too complex to check: {e}"),
+        }),
         Err(ReadError::Media(e)) => serde_json::json!({
             "file": name,
             "verified": false,
