@@ -9,6 +9,7 @@
 // `?budget=SECONDS` sets the base budget (default 10 s, plus 1 s per 8 MiB).
 
 import { WorkerVerifier, TooLong, budgetMs } from "/web/verifier-worker.js";
+import { readPages, verifiedFirst } from "/web/log.js";
 
 const TRUST_CONFIG = "/.well-known/sig-share/trust-config.json";
 const $ = (id) => document.getElementById(id);
@@ -119,13 +120,17 @@ function render(report, logFindings) {
 
   const found = logFindings ?? [];
   $("log-found").hidden = found.length === 0;
-  $("log-entries").replaceChildren(
-    ...found.map((f) => {
-      if (!f.verified) return el("li", `An entry that does not verify: ${f.reason}`, "problem");
-      const what = f.statement ? (f.statement.predicate?.actions ?? []).join(", ") : "signed these bytes";
-      return el("li", `Log entry ${f.log_index}: ${what}, by ${f.identity} at ${f.signed_at}`);
-    }),
-  );
+  const items = found.map((f) => {
+    if (!f.verified) return el("li", `An entry that does not verify: ${f.reason}`, "problem");
+    const what = f.statement ? (f.statement.predicate?.actions ?? []).join(", ") : "signed these bytes";
+    return el("li", `Log entry ${f.log_index}: ${what}, by ${f.identity} at ${f.signed_at}`);
+  });
+  if (found.partial) {
+    const more = el("li", "Partial: the log lists more entries for these bytes than were read.", "meta");
+    more.dataset.partial = "true";
+    items.push(more);
+  }
+  $("log-entries").replaceChildren(...items);
 
   $("raw").textContent = JSON.stringify({ report, log: found }, null, 2);
   $("result").hidden = false;
@@ -133,19 +138,22 @@ function render(report, logFindings) {
 }
 
 /// For a file without a manifest: what the log knows about its exact bytes. Only the digest
-/// leaves the device, and every answer is checked before it is shown.
+/// leaves the device, and every answer is checked before it is shown. The lookups are paged
+/// (anyone can log junk under a digest), so every page is read up to a budget, the entries
+/// that verify are shown first, and a list cut short says so.
 async function askTheLog(v, bytes, budget) {
   const digest = await v.call("sha256_hex", [bytes], budget);
   const now = Date.now() / 1000;
-  const get = (path) => fetch(path).then((r) => (r.ok ? r.json() : null)).catch(() => null);
   const [index, statements] = await Promise.all([
-    get(`/api/v1/index/sha256:${digest}`),
-    get(`/api/v1/statements/subject/sha256:${digest}`),
+    readPages(`/api/v1/index/sha256:${digest}`),
+    readPages(`/api/v1/statements/subject/sha256:${digest}`),
   ]);
   const check = async (method, args) => JSON.parse(await v.call(method, args, budget));
-  const entries = await Promise.all((index?.entries ?? []).map((e) => check("check_entry", [JSON.stringify(e), digest, now])));
-  const kept = await Promise.all((statements?.entries ?? []).map((s) => check("check_statement", [JSON.stringify(s), now])));
-  return [...kept, ...entries];
+  const entries = await Promise.all(index.entries.map((e) => check("check_entry", [JSON.stringify(e), digest, now])));
+  const kept = await Promise.all(statements.entries.map((s) => check("check_statement", [JSON.stringify(s), now])));
+  const found = verifiedFirst([...kept, ...entries]);
+  found.partial = index.partial || statements.partial;
+  return found;
 }
 
 async function check(file) {

@@ -3,14 +3,15 @@
 // Reads on up to a budget and says when the list was longer than what was read.
 
 /// The items of a paged lookup (`path`, e.g. `/api/v1/index/sha256:…`), at most `budget`:
-/// `{ entries, partial }`, where `partial` says the log had more. A failed request ends the list.
+/// `{ entries, partial }`, where `partial` says the log had more, or a later page could not be
+/// read.
 export async function readPages(path, budget = 1000) {
   const entries = [];
   let after = null;
   for (;;) {
     const url = after === null ? path : `${path}?after=${encodeURIComponent(after)}`;
     const r = await fetch(url).catch(() => null);
-    if (!r || !r.ok) return { entries, partial: false };
+    if (!r || !r.ok) return { entries, partial: after !== null };
     const page = await r.json().catch(() => ({}));
     const items = page.entries ?? [];
     const room = budget - entries.length;

@@ -15,7 +15,8 @@ use sig_share_log::{EntryFormat, Log, LogConfig, check, http, rekor};
 #[derive(Subcommand, Debug)]
 pub enum LogCommand {
     /// Serve the log: Rekor v2 writes and tlog-tiles reads under /api/v2, metrics, health.
-    Serve(ServeArgs),
+    // Boxed: the limit flags make it far larger than the other commands.
+    Serve(Box<ServeArgs>),
     /// Check a log's data directory: re-derive every tile and the root from the entries, verify
     /// the checkpoint signature and the state records; report the first inconsistency. Works on
     /// a transparency log (`log serve --data DIR`, or `serve`'s DIR/tlog) and, with
@@ -65,7 +66,7 @@ pub fn run(cmd: LogCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         LogCommand::Serve(args) => {
             let rt = tokio::runtime::Runtime::new()?;
-            rt.block_on(serve(args))?;
+            rt.block_on(serve(*args))?;
             Ok(ExitCode::SUCCESS)
         }
         LogCommand::Check(args) => Ok(check_cmd(&args)),

@@ -656,7 +656,6 @@ async fn provenance_follows_parents_that_are_not_embedded_through_the_log() {
     assert!(report["caveats"][0].as_str().unwrap().contains("none of which verifies"), "{report:#}");
 }
 
-
 fn base64_decode(s: &str) -> Vec<u8> {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.decode(s).unwrap()

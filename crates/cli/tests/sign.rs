@@ -391,4 +391,3 @@ async fn sign_bundle_follows_the_conformance_protocol() {
     assert_eq!(code, 2);
     assert!(err.contains("--staging") && err.contains("--signing-config"), "{err}");
 }
-

@@ -550,7 +550,8 @@ mod cost {
     #[ignore = "a measurement, not a check"]
     fn check_cost() {
         let l: Limiter<ClientAddr> = Limiter::new("cost", "1000000/s".parse().unwrap());
-        let keys: Vec<ClientAddr> = (0..1000u32).map(|i| ClientAddr::of(IpAddr::from((0x7f4d_0000 + i).to_be_bytes()))).collect();
+        let keys: Vec<ClientAddr> =
+            (0..1000u32).map(|i| ClientAddr::of(IpAddr::from((0x7f4d_0000 + i).to_be_bytes()))).collect();
         let n = 2_000_000;
         let started = std::time::Instant::now();
         for i in 0..n {

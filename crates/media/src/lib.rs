@@ -26,13 +26,13 @@ pub mod logged;
 mod settings;
 pub mod statement;
 
+#[cfg(not(target_arch = "wasm32"))]
+pub use budget::read_within_budget;
 pub use creator::CREATOR_ASSERTION;
 pub use credential::Credential;
 pub use embed::{Creator, Destination, EmbedRequest, Embedded, Intent, PROVENANCE_ASSERTION, SourceType, embed};
 pub use error::MediaError;
 pub use format::Format;
-#[cfg(not(target_arch = "wasm32"))]
-pub use budget::read_within_budget;
 pub use inspect::{ReadError, Report, State, read, read_bytes};
 pub use settings::Anchors;
 pub use statement::Statement;

@@ -347,10 +347,11 @@ fn riff_level<R: Read + Seek>(reader: &mut R, start: u64, end: u64, depth: usize
         }
         let body = at + 8;
         let body_end = body.saturating_add(size).min(end);
-        if (&header[..4] == b"RIFF" || &header[..4] == b"LIST") && size >= 4 {
-            if let Err(e) = riff_level(reader, body + 4, body_end, depth + 1, chunks)? {
-                return Ok(Err(e));
-            }
+        if (&header[..4] == b"RIFF" || &header[..4] == b"LIST")
+            && size >= 4
+            && let Err(e) = riff_level(reader, body + 4, body_end, depth + 1, chunks)?
+        {
+            return Ok(Err(e));
         }
         // Chunks are padded to an even length.
         at = body_end.saturating_add(size & 1);

@@ -382,7 +382,8 @@ fn jpeg_with_ingredients(dir: &Path, n: usize) -> Option<(PathBuf, Vec<u8>)> {
     let ingredients: Vec<serde_json::Value> =
         (0..n).map(|i| json!({ "title": format!("layer {i}.jpg"), "relationship": "componentOf" })).collect();
     let definition = json!({ "title": "composite.jpg", "ingredients": ingredients });
-    let mut builder = c2pa::Builder::from_json(&definition.to_string()).unwrap();
+    let mut builder =
+        c2pa::Builder::from_context(c2pa::Context::new()).with_definition(definition.to_string().as_str()).unwrap();
     let signer = c2pa::EphemeralSigner::new("hostile.test").unwrap();
     let out = dir.join("composite.jpg");
     let mut source = std::fs::File::open(photo).unwrap();
@@ -429,12 +430,17 @@ fn jpeg_png_riff_and_tiff_structures_over_their_caps_are_refused_at_once() {
     refused_at_once(&write("segments.jpg", jpeg(0xFE, 100_000)), None, "JPEG segments");
     refused_at_once(&write("app11.jpg", jpeg(0xEB, 10_000)), None, "JPEG APP11");
     // PNG: a header and 200,000 empty chunks.
-    let png = [&b"\x89PNG\r\n\x1a\n"[..], &b"\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x02\0\0\0\0\0\0\0"[..], &b"\0\0\0\0tEXt\0\0\0\0".repeat(200_000)]
-        .concat();
+    let png = [
+        &b"\x89PNG\r\n\x1a\n"[..],
+        &b"\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x02\0\0\0\0\0\0\0"[..],
+        &b"\0\0\0\0tEXt\0\0\0\0".repeat(200_000),
+    ]
+    .concat();
     refused_at_once(&write("chunks.png", png), None, "PNG chunks");
     // RIFF: a WAV and a WebP of 100,000 empty chunks, one of them inside a LIST.
     for (name, form) in [("chunks.wav", b"WAVE"), ("chunks.webp", b"WEBP")] {
-        let list = [&b"LIST"[..], &(4 + 8 * 100_000u32).to_le_bytes(), b"INFO", &b"JUNK\0\0\0\0".repeat(100_000)].concat();
+        let list =
+            [&b"LIST"[..], &(4 + 8 * 100_000u32).to_le_bytes(), b"INFO", &b"JUNK\0\0\0\0".repeat(100_000)].concat();
         let body = [&form[..], &list].concat();
         let riff = [&b"RIFF"[..], &(body.len() as u32).to_le_bytes(), &body].concat();
         refused_at_once(&write(name, riff), None, "RIFF chunks");

@@ -47,7 +47,10 @@ pub fn routes(pkg_dir: PathBuf) -> Router {
         .route("/web/badge.js", get(|| async { badge_js() }))
         // The worker the page and the badge run the verifier in: the badge starts it from pages
         // of any origin, so it is served as the badge is.
-        .route("/web/verifier-worker.js", get(|| async { cross_origin(page(VERIFIER_WORKER_JS, "text/javascript; charset=utf-8")) }))
+        .route(
+            "/web/verifier-worker.js",
+            get(|| async { cross_origin(page(VERIFIER_WORKER_JS, "text/javascript; charset=utf-8")) }),
+        )
         .route("/web/pkg/{file}", get(pkg_file))
         .with_state(Arc::new(pkg_dir))
 }

@@ -141,4 +141,3 @@ async fn throwaway_key_statements_neither_fail_a_chain_nor_hide_its_parent() {
     assert_eq!((code, report["verdict"].as_str()), (0, Some("green")), "{report:#}");
     assert_eq!(signers(&report), ["carol@example.com", "alice@example.com"], "{report:#}");
 }
-
