@@ -180,6 +180,19 @@ pub fn sign_media(args: &SignArgs, media: &MediaArgs, edit: Option<(&Path, &[Str
                 );
             }
             sig_share_media::format::detect(parent)?;
+            // A hostile parent is refused before any login (its manifest is judged below, once
+            // the trust config is loaded).
+            let sidecar = Some(sidecar_beside(parent)).filter(|p| p.is_file());
+            if let Err(e) = sig_share_media::screen(parent, sidecar.as_deref()) {
+                match e {
+                    ReadError::NoManifest => {}
+                    ReadError::Media(e) => {
+                        return Err(
+                            anyhow::Error::new(e).context(format!("the parent {} cannot be read", parent.display()))
+                        );
+                    }
+                }
+            }
             let intent = Intent::Edit { parent: parent.to_path_buf(), actions: actions.to_vec() };
             (intent, actions.to_vec(), None, vec![])
         }

@@ -408,8 +408,9 @@ fn charge(
     len: u64,
 ) -> Result<(), StatementError> {
     let q = &store.quota;
+    // The limit is named in the message, as the rate limits name theirs: the flag to raise.
     let full = |limit: &'static str, message: String| -> Result<(), StatementError> {
-        Err(Refused::new(limit, FULL_RETRY_AFTER, message).into())
+        Err(Refused::new(limit, FULL_RETRY_AFTER, format!("{message} ({limit})")).into())
     };
     if usage.bytes + len > q.max_bytes {
         return full(

@@ -194,6 +194,19 @@ pub enum ReadError {
 /// in that file, for the asset at `path`). `anchors: None` turns trust checks off, as
 /// `EXPECTED.c2pa-0.90.22.tsv` was measured.
 pub fn read(path: &Path, sidecar: Option<&Path>, anchors: Option<&Anchors>) -> Result<Report, ReadError> {
+    let (mime, asset, store) = screened(path, sidecar)?;
+    read_stream(&mime, asset, store.as_deref(), anchors)
+}
+
+/// Checks `path` (and its `sidecar`) against the structural caps of [`crate::limits`] without
+/// reading its manifest: quick, so a command can refuse a hostile file before anything else.
+pub fn screen(path: &Path, sidecar: Option<&Path>) -> Result<(), ReadError> {
+    screened(path, sidecar).map(|_| ())
+}
+
+/// The file's type, the file rewound and its sidecar's bytes, once they passed the caps.
+#[allow(clippy::type_complexity)]
+fn screened(path: &Path, sidecar: Option<&Path>) -> Result<(String, BufReader<File>, Option<Vec<u8>>), ReadError> {
     let format = format::detect(path).or_else(|e| match e {
         // Any format c2pa reads is fine for reading, even one we do not sign (SVG, PDF…).
         MediaError::Unsupported { .. } => Ok(Format::Jpeg),
@@ -215,7 +228,7 @@ pub fn read(path: &Path, sidecar: Option<&Path>, anchors: Option<&Anchors>) -> R
         }
     };
     crate::limits::check_asset(path, &mime, &mut asset, store.as_deref())?;
-    read_stream(&mime, asset, store.as_deref(), anchors)
+    Ok((mime, asset, store))
 }
 
 /// [`read`] for a file in memory (a browser's), named `name`: its type is taken from the name,

@@ -33,6 +33,6 @@ pub use credential::Credential;
 pub use embed::{Creator, Destination, EmbedRequest, Embedded, Intent, PROVENANCE_ASSERTION, SourceType, embed};
 pub use error::MediaError;
 pub use format::Format;
-pub use inspect::{ReadError, Report, State, read, read_bytes};
+pub use inspect::{ReadError, Report, State, read, read_bytes, screen};
 pub use settings::Anchors;
 pub use statement::Statement;

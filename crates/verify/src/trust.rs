@@ -287,9 +287,13 @@ impl TrustedRoot {
                 let name = if log.base_url.is_empty() { format!("#{i}") } else { format!("{:?}", log.base_url) };
                 let refuse = |what: String| TrustConfigError(format!("{kind} {name} of the trusted root: {what}"));
                 check_window(&log.public_key.valid_for).map_err(|e| refuse(format!("its key's validFor: {e}")))?;
-                // Only base64 here: the key's encoding follows its keyDetails (published roots list
-                // PKCS#1 RSA keys beside SPKI ones), and it is parsed strictly where it is used.
-                BASE64.decode(&log.public_key.raw_bytes).map_err(|e| refuse(format!("its key is not base64: {e}")))?;
+                // The key's encoding follows its keyDetails: published roots list PKCS#1 RSA keys
+                // beside SPKI ones. Here it must be DER of that shape; it is parsed for its
+                // algorithm where it is used.
+                let key = BASE64
+                    .decode(&log.public_key.raw_bytes)
+                    .map_err(|e| refuse(format!("its key is not base64: {e}")))?;
+                key_der_shape(&log.public_key.key_details, &key).map_err(|e| refuse(format!("its key: {e}")))?;
                 BASE64.decode(&log.log_id.key_id).map_err(|e| refuse(format!("its logId is not base64: {e}")))?;
                 if let Some(id) = &log.checkpoint_key_id {
                     BASE64.decode(&id.key_id).map_err(|e| refuse(format!("its checkpointKeyId is not base64: {e}")))?;
@@ -321,6 +325,19 @@ impl TrustedRoot {
 }
 
 /// A validity window whose times parse.
+/// Whether `key` is DER of the shape its `key_details` names: a SubjectPublicKeyInfo for the
+/// `PKIX_` kinds (and any unnamed kind), one DER value (a PKCS#1 key) for the others.
+fn key_der_shape(key_details: &str, key: &[u8]) -> Result<(), String> {
+    use der::Decode as _;
+    if key_details.starts_with("PKCS1_") {
+        der::Any::from_der(key).map(|_| ()).map_err(|e| format!("not a DER value ({e})"))
+    } else {
+        spki::SubjectPublicKeyInfoRef::from_der(key)
+            .map(|_| ())
+            .map_err(|e| format!("not a DER SubjectPublicKeyInfo ({e})"))
+    }
+}
+
 fn check_window(window: &ValidFor) -> Result<(), crate::time::TimeError> {
     window.contains(0).map(|_| ())
 }

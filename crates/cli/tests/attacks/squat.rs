@@ -11,20 +11,37 @@ use crate::common::{log_raw_entry, log_raw_statement, sig_share};
 /// More junk than one page of the old index (100) held.
 const JUNK: usize = 150;
 
+/// The squatter's requests in flight at once: one client address holds at most 256 connections
+/// (`--max-connections-per-client`), and a squatter gains nothing by holding more.
+const IN_FLIGHT: usize = 32;
+
+/// Runs `n` of `task` with at most [`IN_FLIGHT`] at once.
+async fn squat<F: std::future::Future + Send + 'static>(n: usize, task: impl Fn() -> F) {
+    let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(IN_FLIGHT));
+    let mut all = tokio::task::JoinSet::new();
+    for _ in 0..n {
+        let (permits, task) = (permits.clone(), task());
+        all.spawn(async move {
+            let _permit = permits.acquire().await.unwrap();
+            task.await;
+        });
+    }
+    while let Some(done) = all.join_next().await {
+        done.unwrap();
+    }
+}
+
 fn sha256(data: &[u8]) -> [u8; 32] {
     use sha2::Digest;
     sha2::Sha256::digest(data).into()
 }
 
 async fn squat_entries(url: &str, digest: [u8; 32], n: usize) {
-    let mut all = tokio::task::JoinSet::new();
-    for _ in 0..n {
+    squat(n, || {
         let url = url.to_owned();
-        all.spawn(async move { log_raw_entry(&url, &digest).await });
-    }
-    while let Some(done) = all.join_next().await {
-        done.unwrap();
-    }
+        async move { log_raw_entry(&url, &digest).await }
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -95,14 +112,11 @@ async fn junk_statements_about_a_picture_do_not_hide_its_genuine_history() {
     let Some(photo) = sample(dir.path(), "c2pa-rs/IMG_0003.jpg", "photo.jpg") else { return };
     // The squatter knows the picture before Alice signs it and floods its digest first.
     let digest = hex::encode(sha256(&std::fs::read(&photo).unwrap()));
-    let mut all = tokio::task::JoinSet::new();
-    for _ in 0..JUNK {
+    squat(JUNK, || {
         let (url, digest) = (stack.url.clone(), digest.clone());
-        all.spawn(async move { log_raw_statement(&url, &digest).await });
-    }
-    while let Some(done) = all.join_next().await {
-        done.unwrap();
-    }
+        async move { log_raw_statement(&url, &digest).await }
+    })
+    .await;
     let signed = stack.sign("alice@example.com", &["sign", photo.to_str().unwrap()]).await.unwrap();
     let stripped = dir.path().join("stripped.jpg");
     std::fs::write(&stripped, strip_app11(&std::fs::read(signed["output"].as_str().unwrap()).unwrap())).unwrap();
