@@ -65,6 +65,9 @@ const csp = () =>
   [
     "default-src 'none'",
     `script-src ${deploymentOrigin} 'wasm-unsafe-eval'`,
+    // The badge's verifier runs in a worker started from a blob: that imports the deployment's
+    // worker script (a page may not start a worker from another origin directly).
+    "worker-src blob:",
     `connect-src 'self' ${deploymentOrigin} ${cdn.origin}`,
     `img-src 'self' ${cdn.origin}`,
     "style-src 'self'",

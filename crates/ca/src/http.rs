@@ -72,10 +72,7 @@ async fn signing_cert<K: KeySource>(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    if let Err(e) = ca.admit(&client) {
-        return ca_error(e);
-    }
-    match request_parts(&headers, body) {
+    match request_parts(&ca, &client, &headers, body) {
         Ok((body, bearer)) => answer(ca.signing_cert(&body, bearer, SystemTime::now()).await),
         Err(response) => response,
     }
@@ -87,10 +84,7 @@ async fn device_cert<K: KeySource>(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    if let Err(e) = ca.admit(&client) {
-        return ca_error(e);
-    }
-    match request_parts(&headers, body) {
+    match request_parts(&ca, &client, &headers, body) {
         Ok((body, bearer)) => answer(ca.device_cert(&body, bearer, Some(client.0), SystemTime::now()).await),
         Err(response) => response,
     }
@@ -102,10 +96,7 @@ async fn revoke_device<K: KeySource>(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    if let Err(e) = ca.admit(&client) {
-        return ca_error(e);
-    }
-    match request_parts(&headers, body) {
+    match request_parts(&ca, &client, &headers, body) {
         Ok((body, bearer)) => match ca.revoke_device(&body, bearer, Some(client.0), SystemTime::now()) {
             Ok((device_id, revoked)) => axum::Json(RevokeResponse { device_id, revoked }).into_response(),
             Err(e) => ca_error(e),
@@ -121,10 +112,17 @@ struct RevokeResponse {
     revoked: crate::device::Enrollment,
 }
 
-/// A certificate request's body and `Authorization: Bearer` token, or the answer to a request
+/// A certificate request's body and `Authorization: Bearer` token, once its client is within
+/// the per-client limit (checked first, before any work); or the answer to a request refused or
 /// too malformed to read.
 #[allow(clippy::result_large_err)]
-fn request_parts(headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> Result<(Bytes, Option<&str>), Response> {
+fn request_parts<'h, K: KeySource>(
+    ca: &CaService<K>,
+    client: &ClientAddr,
+    headers: &'h HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(Bytes, Option<&'h str>), Response> {
+    ca.admit(client).map_err(ca_error)?;
     let body = body.map_err(|e| error(e.status(), 3, e.body_text()))?;
     Ok((body, bearer(headers)?))
 }

@@ -10,6 +10,7 @@ use sig_share_log::statements::StatementQuota;
 
 /// The transparency log's limits.
 #[derive(Args, Debug, Clone)]
+#[command(next_help_heading = "Rate limits and quotas")]
 pub struct LogLimitArgs {
     /// Entries each client address may submit (`POST /api/v2/log/entries`).
     #[arg(long, value_name = "RATE", default_value = "6000/min")]
@@ -47,6 +48,7 @@ impl LogLimitArgs {
 
 /// Every service's limits, for `serve`.
 #[derive(Args, Debug, Clone)]
+#[command(next_help_heading = "Rate limits and quotas")]
 pub struct StackLimitArgs {
     #[command(flatten)]
     pub log: LogLimitArgs,

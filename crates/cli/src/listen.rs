@@ -34,7 +34,7 @@ pub struct ConnectionArgs {
     #[arg(long, value_name = "N", default_value_t = Limits::DEFAULT.max_connections)]
     pub max_connections: usize,
     /// The most connections open at once from one client address (an IPv6 /64); further ones
-    /// are closed at once. Behind a reverse proxy every connection comes from the proxy.
+    /// are answered 429 and closed at once. Behind a reverse proxy every connection comes from the proxy.
     #[arg(long, value_name = "N", default_value_t = Limits::DEFAULT.max_connections_per_client)]
     pub max_connections_per_client: usize,
     /// File descriptors kept for storage and outbound requests, never used for connections.

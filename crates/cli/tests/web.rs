@@ -250,6 +250,8 @@ async fn a_hostile_file_neither_freezes_the_page_nor_passes() {
     assert!(slow["reason"].as_str().unwrap().contains("took too long to check"), "{slow:#}");
     assert!(slow["took_ms"].as_u64() < Some(5_000), "stopped at its budget: {slow:#}");
     let fine = &results[2];
-    assert_eq!(fine["verdict"], "amber", "a fresh worker checks the next file: {fine:#}");
+    // Judged as ever (red: its claim signer is not from a trusted authority), by a fresh worker.
+    assert_eq!(fine["verdict"], "red", "a fresh worker checks the next file: {fine:#}");
+    assert!(fine["reason"].as_str().unwrap().contains("signingCredential.untrusted"), "{fine:#}");
     assert!(fine["state"].is_null(), "{fine:#}");
 }

@@ -193,6 +193,9 @@ pub async fn serve(
         };
         let Some(client) = clients.enter(peer.ip(), limits.max_connections_per_client) else {
             tracing::debug!(client = %peer.ip(), "closing a connection beyond the per-client limit");
+            // Told why, best effort: one non-blocking write into the socket's empty send buffer,
+            // nothing waited for, so a flood costs no more than closing at once.
+            let _ = stream.try_write(too_many_connections().as_bytes());
             drop(stream);
             continue;
         };
@@ -219,6 +222,20 @@ pub async fn serve(
         tracing::warn!("connections still open after {SHUTDOWN_GRACE:?}: closing them");
     }
     Ok(())
+}
+
+/// The answer a connection beyond the per-client limit gets before it is closed: 429 with
+/// `Retry-After` and the JSON every route answers errors with.
+fn too_many_connections() -> &'static str {
+    static ANSWER: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        let body = r#"{"code":8,"message":"too many connections from this address: reuse one (keep-alive) or retry later","details":[]}"#;
+        format!(
+            "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 1\r\nContent-Type: application/json\r\n\
+             Connection: close\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+    });
+    &ANSWER
 }
 
 /// Backs off after a failed accept: out of descriptors (the reserve is for storage, so this

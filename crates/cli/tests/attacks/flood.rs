@@ -332,3 +332,32 @@ async fn slow_bodies_are_cut() {
     let answers = tokio::time::timeout(Duration::from_secs(120), writer).await.expect("writes finish").unwrap();
     assert_all_logged(&stack, &answers, 200).await;
 }
+
+/// A connection beyond the per-client cap is told why before it is closed (429 with
+/// `Retry-After` and JSON), so a client that opened too many sees what to do, not a bare reset.
+#[tokio::test]
+async fn a_connection_beyond_the_per_client_cap_is_told_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_server, url) =
+        crate::common::serve(&dir.path().join("data"), &["--dev", "--max-connections-per-client", "4"], &[]).await;
+    let addr: SocketAddr = url.trim_start_matches("http://").parse().unwrap();
+    let from = |_| IpAddr::V4(Ipv4Addr::new(127, 0, 0, 3));
+    let mut held = connect_many(addr, 4, from).await;
+    assert_eq!(held.len(), 4);
+    // Each of the four is served (the server is not refusing them).
+    for s in &mut held {
+        s.write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").await.unwrap();
+        let mut buf = [0u8; 64];
+        let n = s.read(&mut buf).await.unwrap();
+        assert!(buf[..n].starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&buf[..n]));
+    }
+    let mut fifth = connect_many(addr, 1, from).await;
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), fifth[0].read_to_end(&mut answer)).await;
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 429 ") && answer.contains("Retry-After: 1"), "{answer}");
+    let body: serde_json::Value = serde_json::from_str(answer.split("\r\n\r\n").nth(1).unwrap()).unwrap();
+    assert!(body["message"].as_str().unwrap().contains("too many connections"), "{body}");
+    // Another address is still served.
+    assert!(reqwest::get(format!("{url}/healthz")).await.unwrap().status().is_success());
+}
