@@ -87,7 +87,10 @@ struct Args {
     source_addresses: usize,
     /// Beside the load, hold this many idle connections open to the server (never sending a
     /// byte), each from its own loopback address (127.88.x.y, shared with --flood-slow-headers),
-    /// reopened whenever the server closes one. Loopback IPv4 --url only.
+    /// reopened whenever the server closes one. Loopback IPv4 --url only. They open after the
+    /// clients, 2,000 a second, and send TCP keepalive probes (no bytes the server's HTTP layer
+    /// sees) so that one the server's kernel dropped at a full accept backlog is noticed and
+    /// reopened.
     #[arg(long, default_value_t = 0)]
     flood_idle: usize,
     /// Beside the load, hold this many connections that send a request line, then one header
@@ -379,7 +382,10 @@ impl Flood {
             let (opened, open, head) = (opened.clone(), open[usize::from(slow)].clone(), head.clone());
             let i = f + 1;
             let from = std::net::IpAddr::from([127, 88, (i >> 8) as u8, (i & 0xff) as u8]);
-            let delay = Duration::from_millis(20 * (f / 250) as u64);
+            // After the clients have connected, 2,000 a second: a burst past the server's accept
+            // backlog leaves connections open on this side only (the kernel drops the handshake's
+            // last ACK), which an idle connection never finds out.
+            let delay = Duration::from_millis(20 * (args.clients / 500) as u64 + 500 + 100 * (f / 200) as u64);
             tokio::spawn(async move {
                 tokio::time::sleep(delay).await;
                 while Instant::now() < end {
@@ -392,6 +398,15 @@ impl Flood {
                         tokio::time::sleep(Duration::from_millis(100)).await;
                         continue;
                     };
+                    if !slow {
+                        // An idle connection whose handshake the server's kernel dropped (its accept
+                        // backlog full) is open on this side only and would never find out: with
+                        // keepalive probes the server's kernel takes it after all, or resets it.
+                        let probes = socket2::TcpKeepalive::new()
+                            .with_time(Duration::from_secs(1))
+                            .with_interval(Duration::from_secs(1));
+                        let _ = socket2::SockRef::from(&stream).set_tcp_keepalive(&probes);
+                    }
                     opened.fetch_add(1, Ordering::Relaxed);
                     open.fetch_add(1, Ordering::Relaxed);
                     hold(&stream, slow.then_some(&head[..]), end).await;
