@@ -11,6 +11,10 @@
 //!
 //! Reports sustained answers/s, latency percentiles, errors, CPU used by both processes, and
 //! verifies a sample of the answers (inclusion proofs; certificate chains and embedded SCTs).
+//!
+//! Beside the load it can flood the server (`--flood-idle`, `--flood-slow-headers`), holding
+//! connections that never finish a request, to measure what the server's connection limits
+//! (issue 14) leave of its throughput.
 
 mod ca;
 
@@ -81,6 +85,19 @@ struct Args {
     /// for a loopback --url; 1 connects from the default address.
     #[arg(long, default_value_t = 1000)]
     source_addresses: usize,
+    /// Beside the load, hold this many idle connections open to the server (never sending a
+    /// byte), each from its own loopback address (127.88.x.y, shared with --flood-slow-headers),
+    /// reopened whenever the server closes one. Loopback IPv4 --url only. They open after the
+    /// clients, 2,000 a second, and send TCP keepalive probes (no bytes the server's HTTP layer
+    /// sees) so that one the server's kernel dropped at a full accept backlog is noticed and
+    /// reopened.
+    #[arg(long, default_value_t = 0)]
+    flood_idle: usize,
+    /// Beside the load, hold this many connections that send a request line, then one header
+    /// byte every 300 ms, never finishing the headers; each from its own loopback address,
+    /// reopened whenever the server closes one.
+    #[arg(long, default_value_t = 0)]
+    flood_slow_headers: usize,
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
@@ -133,6 +150,13 @@ struct Report {
     hammer_cpu_cores: f64,
     entries_prepared: usize,
     ran_out_of_entries: bool,
+    /// Flood connections asked for, the mean open during the measurement (sampled every
+    /// 100 ms), and how many were opened in all (reopenings after the server closed one).
+    flood_idle: usize,
+    flood_idle_open_mean: f64,
+    flood_slow_headers: usize,
+    flood_slow_headers_open_mean: f64,
+    flood_opened: usize,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -215,6 +239,7 @@ async fn run(args: &Args, requests: Arc<Vec<Bytes>>, ca: Option<Arc<ca::Checker>
     let start = Instant::now();
     let end = start + args.warmup + args.duration;
     let cpu_start = Arc::new(std::sync::Mutex::new(None));
+    let flood = Flood::start(args, server, &authority, start, end)?;
     {
         // Read CPU counters when the measured window opens.
         let (cpu_start, warmup, pid) = (cpu_start.clone(), args.warmup, args.server_pid);
@@ -262,6 +287,7 @@ async fn run(args: &Args, requests: Arc<Vec<Bytes>>, ca: Option<Arc<ca::Checker>
     for w in workers {
         samples.extend(w.await?);
     }
+    let (flood_idle_open_mean, flood_slow_headers_open_mean) = flood.sampler.await?;
     let cpu_end = (Instant::now(), cpu_seconds(args.server_pid), cpu_seconds(None));
     let measured_from = args.warmup.as_millis() as u32;
     let window = args.duration.as_secs_f64();
@@ -315,7 +341,130 @@ async fn run(args: &Args, requests: Arc<Vec<Bytes>>, ca: Option<Arc<ca::Checker>
         hammer_cpu_cores: cpu_hammer,
         entries_prepared: requests.len(),
         ran_out_of_entries: next.load(Ordering::Relaxed) >= requests.len(),
+        flood_idle: args.flood_idle,
+        flood_idle_open_mean,
+        flood_slow_headers: args.flood_slow_headers,
+        flood_slow_headers_open_mean,
+        flood_opened: flood.opened.load(Ordering::Relaxed),
     })
+}
+
+/// The flood's connections, and the task sampling how many are open.
+struct Flood {
+    opened: Arc<AtomicUsize>,
+    /// The mean open idle and slow-header connections over the measured window.
+    sampler: tokio::task::JoinHandle<(f64, f64)>,
+}
+
+impl Flood {
+    /// Starts `--flood-idle` and `--flood-slow-headers` connections, kept open until `end`.
+    fn start(
+        args: &Args,
+        server: std::net::SocketAddr,
+        authority: &str,
+        start: Instant,
+        end: Instant,
+    ) -> anyhow::Result<Flood> {
+        let total = args.flood_idle + args.flood_slow_headers;
+        if total > 0 && !(server.ip().is_loopback() && server.is_ipv4()) {
+            bail!("--flood-* needs a loopback IPv4 --url (each flood connection has its own 127.88.x.y)");
+        }
+        if total > 65_000 {
+            bail!("--flood-idle plus --flood-slow-headers must be at most 65000");
+        }
+        let opened = Arc::new(AtomicUsize::new(0));
+        let open = [Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0))];
+        // A request that never finishes: its line and the start of a header, then a byte at a time.
+        let head: Arc<[u8]> =
+            format!("POST /api/v2/log/entries HTTP/1.1\r\nhost: {authority}\r\nx-flood: ").into_bytes().into();
+        for f in 0..total {
+            let slow = f >= args.flood_idle;
+            let (opened, open, head) = (opened.clone(), open[usize::from(slow)].clone(), head.clone());
+            let i = f + 1;
+            let from = std::net::IpAddr::from([127, 88, (i >> 8) as u8, (i & 0xff) as u8]);
+            // After the clients have connected, 2,000 a second: a burst past the server's accept
+            // backlog leaves connections open on this side only (the kernel drops the handshake's
+            // last ACK), which an idle connection never finds out.
+            let delay = Duration::from_millis(20 * (args.clients / 500) as u64 + 500 + 100 * (f / 200) as u64);
+            tokio::spawn(async move {
+                tokio::time::sleep(delay).await;
+                while Instant::now() < end {
+                    let socket = tokio::net::TcpSocket::new_v4().and_then(|s| s.bind((from, 0).into()).map(|()| s));
+                    let stream = match socket {
+                        Ok(s) => tokio::time::timeout_at(end.into(), s.connect(server)).await,
+                        Err(e) => Ok(Err(e)),
+                    };
+                    let Ok(Ok(stream)) = stream else {
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        continue;
+                    };
+                    if !slow {
+                        // An idle connection whose handshake the server's kernel dropped (its accept
+                        // backlog full) is open on this side only and would never find out: with
+                        // keepalive probes the server's kernel takes it after all, or resets it.
+                        let probes = socket2::TcpKeepalive::new()
+                            .with_time(Duration::from_secs(1))
+                            .with_interval(Duration::from_secs(1));
+                        let _ = socket2::SockRef::from(&stream).set_tcp_keepalive(&probes);
+                    }
+                    opened.fetch_add(1, Ordering::Relaxed);
+                    open.fetch_add(1, Ordering::Relaxed);
+                    hold(&stream, slow.then_some(&head[..]), end).await;
+                    open.fetch_sub(1, Ordering::Relaxed);
+                    // Not a busy loop when the server closes connections as soon as accepted.
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            });
+        }
+        let warmup = start + args.warmup;
+        let sampler = tokio::spawn(async move {
+            tokio::time::sleep_until(warmup.into()).await;
+            let (mut sums, mut n) = ([0usize; 2], 0usize);
+            let mut tick = tokio::time::interval(Duration::from_millis(100));
+            while Instant::now() < end {
+                tick.tick().await;
+                sums[0] += open[0].load(Ordering::Relaxed);
+                sums[1] += open[1].load(Ordering::Relaxed);
+                n += 1;
+            }
+            let n = n.max(1) as f64;
+            (sums[0] as f64 / n, sums[1] as f64 / n)
+        });
+        Ok(Flood { opened, sampler })
+    }
+}
+
+/// Holds a flood connection until the server closes it or `end`: idle, or (with `slow`) sending
+/// `slow` and then a header byte every 300 ms. Whatever the server answers is read and dropped.
+async fn hold(stream: &tokio::net::TcpStream, slow: Option<&[u8]>, end: Instant) {
+    let mut pending: &[u8] = slow.unwrap_or_default();
+    let mut next_byte = tokio::time::Instant::now();
+    let mut buf = [0u8; 4096];
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep_until(end.into()) => return,
+            r = stream.readable() => {
+                if r.is_err() { return; }
+                match stream.try_read(&mut buf) {
+                    Ok(0) => return,
+                    Ok(_) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                    Err(_) => return,
+                }
+            }
+            _ = tokio::time::sleep_until(next_byte), if slow.is_some() => {
+                if pending.is_empty() {
+                    pending = b"a";
+                }
+                match stream.try_write(pending) {
+                    Ok(n) => pending = &pending[n..],
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                    Err(_) => return,
+                }
+                next_byte += Duration::from_millis(300);
+            }
+        }
+    }
 }
 
 /// The loopback source address of client `w` among `spread`: `None` (the default) for 1.
@@ -444,6 +593,12 @@ fn print_report(r: &Report) {
     match r.server_cpu_cores {
         Some(s) => println!("  cpu           log {s:.2} cores, hammer {:.2} cores", r.hammer_cpu_cores),
         None => println!("  cpu           hammer {:.2} cores", r.hammer_cpu_cores),
+    }
+    if r.flood_idle + r.flood_slow_headers > 0 {
+        println!(
+            "  flood         {:.0} of {} idle and {:.0} of {} slow-header connections open on average; {} opened",
+            r.flood_idle_open_mean, r.flood_idle, r.flood_slow_headers_open_mean, r.flood_slow_headers, r.flood_opened
+        );
     }
     if r.ran_out_of_entries {
         println!("  NOTE: ran out of prepared entries; raise --max-rate");
