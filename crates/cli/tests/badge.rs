@@ -142,7 +142,7 @@ async fn one_script_tag_pins_a_verdict_on_every_image_of_a_page_elsewhere() {
     }
     assert!(badge("signed")["tooltip"].as_str().unwrap().contains("alice@example.com"), "{page:#}");
     assert!(badge("signed")["label"].as_str().unwrap().contains("Verified"), "{page:#}");
-    assert!(badge("tampered")["label"].as_str().unwrap().contains("Tampered"), "{page:#}");
+    assert!(badge("tampered")["label"].as_str().unwrap().contains("Not verified"), "{page:#}");
     // The image whose host does not share it: grey, and the tooltip says why.
     let nocors = badge("nocors");
     assert_eq!(nocors["state"], "unreadable", "{nocors:#}");
