@@ -16,7 +16,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use sha2::{Digest, Sha256};
 use sig_share_log::rekor;
-use sig_share_log::statements::{self, StoredStatement};
+use sig_share_log::statements::{self, StatementQuota, StatementStore, StoredStatement};
 use sig_share_log::{Log, LogConfig, NewEntry};
 use sig_share_media::Statement;
 use sig_share_media::statement::{Digests, Parent, Provenance};
@@ -52,6 +52,8 @@ fn pae_sha256(payload: &[u8]) -> [u8; 32] {
 pub struct StatementFixture {
     _dir: tempfile::TempDir,
     log: Log,
+    /// The statement store's bounds (the server's default quota).
+    store: StatementStore,
     /// The PAE digest the log's entry signs.
     signed: [u8; 32],
     /// A real hashedrekord request, signed by a fresh P-256 key.
@@ -90,7 +92,7 @@ pub fn statement_fixture() -> &'static StatementFixture {
         let artifact = b"an artifact";
         let signature = key.sign(&rng, artifact).expect("signs");
         let request = rekor::p256_request(&Sha256::digest(artifact), signature.as_ref(), &spki);
-        StatementFixture { _dir: dir, log, signed, request }
+        StatementFixture { _dir: dir, log, store: StatementStore::new(StatementQuota::default()), signed, request }
     })
 }
 
@@ -111,7 +113,7 @@ pub fn check_statement(data: &[u8]) {
     let f = statement_fixture();
     match mode % 3 {
         0 => {
-            if let Ok(accepted) = statements::accept(&f.log, body) {
+            if let Ok(accepted) = statements::accept(&f.log, &f.store, body) {
                 assert_eq!(accepted.pae_sha256, f.signed, "a statement no entry signs was stored");
                 assert_eq!(accepted.indices, [0]);
             }
