@@ -137,10 +137,18 @@ impl Principal {
                 if !is_uri(&subject) {
                     return Err(TokenError::BadSubject("the subject is not an absolute URI".into()));
                 }
-                if let Some(domain) = &token.issuer.subject_domain
-                    && uri_host(&subject).as_deref() != Some(domain.as_str())
-                {
-                    return Err(TokenError::BadSubject(format!("the subject URI is not on {domain}")));
+                if let Some(domain) = &token.issuer.subject_domain {
+                    if uri_host(&subject).as_deref() != Some(domain.as_str()) {
+                        return Err(TokenError::BadSubject(format!("the subject URI is not on {domain}")));
+                    }
+                    // Certified only as the CA reads it, so that no verifier reads another host
+                    // into the certificate's spelling of it.
+                    if !is_canonical_uri(&subject) {
+                        return Err(TokenError::BadSubject(format!(
+                            "the subject URI on {domain} must be written in canonical form (lower-case host, no \
+                             userinfo, no escapes or dot segments a parser would rewrite)"
+                        )));
+                    }
                 }
                 San::Uri(subject.clone())
             }
@@ -226,6 +234,16 @@ fn is_uri(s: &str) -> bool {
 
 /// The host of a URI as a client reaching it reads it (the WHATWG parser: userinfo, `\`, `?`
 /// and `#` cannot pass one host off as another; issue 14 #10a), lower-case, without brackets.
+/// Whether `uri` is spelled as a WHATWG URL parser serialises it (an empty path aside), with no
+/// userinfo: then every parser that accepts it reads the same host.
+fn is_canonical_uri(uri: &str) -> bool {
+    let Ok(url) = url::Url::parse(uri) else { return false };
+    let serialised = url.as_str();
+    url.username().is_empty()
+        && url.password().is_none()
+        && (serialised == uri || (url.path() == "/" && serialised.strip_suffix('/') == Some(uri)))
+}
+
 fn uri_host(uri: &str) -> Option<String> {
     let host = url::Url::parse(uri).ok()?.host_str()?.to_owned();
     Some(host.trim_start_matches('[').trim_end_matches(']').to_owned())
@@ -283,6 +301,34 @@ mod tests {
         assert_eq!(get(oids::SOURCE_REPOSITORY_OWNER_URI), Some("https://github.com/o"));
         assert_eq!(get(oids::DEPLOYMENT_ENVIRONMENT), None);
         assert_eq!(p.challenge, "repo:o/r:ref:refs/heads/main");
+    }
+
+    /// A subject restricted to a domain is certified only as the CA reads it: a host in another
+    /// case, a percent-encoded dot, a backslash that WHATWG parsers read as a path separator (and
+    /// naive ones as userinfo, putting the host elsewhere), or userinfo would otherwise go into
+    /// the certificate spelled so that verifiers matching identities as strings or patterns
+    /// could read another host into it (found by the `token` fuzz target's invariant).
+    #[test]
+    fn domain_restricted_subjects_are_certified_only_in_canonical_form() {
+        let on = |sub: &str| {
+            let mut t = token(IssuerType::Uri, json!({ "sub": sub }));
+            t.issuer.subject_domain = Some("ci.example.com".into());
+            Principal::from_token(&t)
+        };
+        for good in ["https://ci.example.com/p/1", "https://ci.example.com", "https://ci.example.com:8443/a?b=c"] {
+            assert_eq!(on(good).unwrap().san, San::Uri(good.into()), "{good}");
+        }
+        for bad in [
+            "https://CI.EXAMPLE.COM/p",
+            "https://ci.example.cOm/p/1",
+            "https://ci%2Eexample.com/p/1",
+            "https://ci.example.com\\@evil.example/p",
+            "https://u@ci.example.com/p",
+            "https://ci.example.com/a/../b",
+            "https://evil.example/p",
+        ] {
+            assert!(matches!(on(bad), Err(TokenError::BadSubject(_))), "{bad}: {:?}", on(bad).map(|p| p.san));
+        }
     }
 
     /// Issue 14 #10a: the subject-domain check reads the host as a client would.
