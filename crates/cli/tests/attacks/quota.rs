@@ -7,14 +7,13 @@ use std::net::IpAddr;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair, KeyPair};
+use aws_lc_rs::signature::EcdsaKeyPair;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use serde_json::{Value, json};
 
-use crate::common;
+use crate::common::{self, p256_key};
 
 /// An HTTP client whose connections come from `from` (any 127.x address is this machine).
 fn client_from(from: &str) -> reqwest::Client {
@@ -34,14 +33,6 @@ async fn assert_refused(resp: reqwest::Response, what: &str) -> Value {
     let message = body["message"].as_str().or(body["error_description"].as_str()).unwrap_or_default();
     assert!(!message.is_empty(), "{what}: {body}");
     body
-}
-
-/// A fresh P-256 key: the key pair and its DER SubjectPublicKeyInfo.
-fn p256() -> (EcdsaKeyPair, Vec<u8>) {
-    let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &SystemRandom::new()).unwrap();
-    let key = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, pkcs8.as_ref()).unwrap();
-    let spki = key.public_key().as_der().unwrap().as_ref().to_vec();
-    (key, spki)
 }
 
 fn sha256(data: &[u8]) -> Vec<u8> {
@@ -68,7 +59,7 @@ async fn post_json(http: &reqwest::Client, url: &str, body: String) -> reqwest::
 
 /// A signing-certificate request for `token`'s identity `email` with a fresh key.
 fn certificate_request(token: &str, email: &str) -> (EcdsaKeyPair, Vec<u8>, String) {
-    let (key, spki) = p256();
+    let (key, spki) = p256_key();
     let pop = key.sign(&SystemRandom::new(), email.as_bytes()).unwrap();
     let pem = format!("-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n", B64.encode(&spki));
     let body = json!({
@@ -90,8 +81,14 @@ async fn flood(
     let mut statuses = Vec::with_capacity(n);
     let mut refusal = None;
     for chunk in (0..n).collect::<Vec<_>>().chunks(parallel) {
-        let sent = chunk.iter().map(|&i| post_json(http, url, body(i)));
-        for resp in futures_join(sent).await {
+        let mut sent = tokio::task::JoinSet::new();
+        for &i in chunk {
+            let (http, url, body) = (http.clone(), url.to_owned(), body(i));
+            sent.spawn(async move { (i, post_json(&http, &url, body).await) });
+        }
+        let mut answers = sent.join_all().await;
+        answers.sort_by_key(|(i, _)| *i);
+        for (_, resp) in answers {
             statuses.push(resp.status().as_u16());
             if resp.status() == 429 && refusal.is_none() {
                 refusal = Some(resp);
@@ -99,33 +96,6 @@ async fn flood(
         }
     }
     (statuses, refusal)
-}
-
-/// Runs futures concurrently on this task.
-async fn futures_join<F: std::future::Future>(futs: impl Iterator<Item = F>) -> Vec<F::Output> {
-    let handles: Vec<_> = futs.map(Box::pin).collect();
-    let mut out = Vec::with_capacity(handles.len());
-    // Sequential awaits of already-started requests would not overlap: poll them together.
-    let mut pending: Vec<_> = handles.into_iter().map(Some).collect();
-    let mut results: Vec<Option<F::Output>> = (0..pending.len()).map(|_| None).collect();
-    std::future::poll_fn(|cx| {
-        let mut done = true;
-        for (i, slot) in pending.iter_mut().enumerate() {
-            if let Some(f) = slot {
-                match f.as_mut().poll(cx) {
-                    std::task::Poll::Ready(v) => {
-                        results[i] = Some(v);
-                        *slot = None;
-                    }
-                    std::task::Poll::Pending => done = false,
-                }
-            }
-        }
-        if done { std::task::Poll::Ready(()) } else { std::task::Poll::Pending }
-    })
-    .await;
-    out.extend(results.into_iter().map(|r| r.expect("finished")));
-    out
 }
 
 fn count(statuses: &[u16], status: u16) -> usize {
@@ -200,7 +170,7 @@ async fn one_address_cannot_flood_the_log() {
     let (_server, url) =
         common::serve(&dir.path().join("data"), &["--dev", "--limit-log-writes", "100/min"], &[]).await;
     let entries = format!("{url}/api/v2/log/entries");
-    let (key, spki) = p256();
+    let (key, spki) = p256_key();
     let http = client_from("127.0.0.5");
     let started = Instant::now();
     let (statuses, refusal) =
@@ -290,7 +260,7 @@ async fn one_address_cannot_hold_every_login_code() {
 fn statement(subject: &[u8], size: usize) -> (String, Vec<u8>) {
     let payload = json!({
         "_type": "https://in-toto.io/Statement/v1",
-        "subject": [{"name": "x", "digest": {"sha256": hex(&sha256(subject))}}],
+        "subject": [{"name": "x", "digest": {"sha256": hex::encode(sha256(subject))}}],
         "predicateType": "https://example.com/padding",
         "predicate": {"padding": "p".repeat(size)},
     })
@@ -301,10 +271,6 @@ fn statement(subject: &[u8], size: usize) -> (String, Vec<u8>) {
             .concat();
     let envelope = json!({"payloadType": payload_type, "payload": B64.encode(&payload), "signatures": []});
     (envelope.to_string(), pae)
-}
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 /// Bytes of the statements kept in a stack's data directory.
@@ -341,7 +307,7 @@ async fn throwaway_keys_cannot_fill_the_statement_store() {
     let mut kept = 0;
     let mut refusal = None;
     for i in 0..20 {
-        let (key, spki) = p256(); // a new key each time: the per-signer count does not help
+        let (key, spki) = p256_key(); // a new key each time: the per-signer count does not help
         let (envelope, pae) = statement(format!("junk {i}").as_bytes(), 4000);
         let resp = keep(&http, &url, &key, &spki, None, &envelope, &pae).await;
         match resp.status().as_u16() {
@@ -393,7 +359,7 @@ async fn one_signer_keeps_at_most_its_count_of_statements() {
     let dir = tempfile::tempdir().unwrap();
     let (_server, url) = common::serve(&dir.path().join("data"), &["--dev", "--statements-per-signer", "3"], &[]).await;
     let http = client_from("127.0.0.12");
-    let (key, spki) = p256();
+    let (key, spki) = p256_key();
     let mut statuses = Vec::new();
     let mut refusal = None;
     for i in 0..5 {
@@ -410,7 +376,7 @@ async fn one_signer_keeps_at_most_its_count_of_statements() {
     // Keeping a statement again is not a new one.
     let (envelope, pae) = statement(b"mine 0", 100);
     assert_eq!(keep(&http, &url, &key, &spki, None, &envelope, &pae).await.status(), 201);
-    let (other, other_spki) = p256();
+    let (other, other_spki) = p256_key();
     let (envelope, pae) = statement(b"theirs", 100);
     assert_eq!(keep(&http, &url, &other, &other_spki, None, &envelope, &pae).await.status(), 201);
 }

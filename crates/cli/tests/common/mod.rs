@@ -211,18 +211,24 @@ pub async fn post_json(url: &str, path: &str, body: String) -> (u16, String) {
     panic!("still rate-limited after 50 tries: {path}");
 }
 
+/// A fresh P-256 key: the key pair and its DER SubjectPublicKeyInfo.
+pub fn p256_key() -> (aws_lc_rs::signature::EcdsaKeyPair, Vec<u8>) {
+    use aws_lc_rs::encoding::AsDer;
+    use aws_lc_rs::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair, KeyPair};
+    let pkcs8 =
+        EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &aws_lc_rs::rand::SystemRandom::new()).unwrap();
+    let key = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, pkcs8.as_ref()).unwrap();
+    let spki = key.public_key().as_der().unwrap().as_ref().to_vec();
+    (key, spki)
+}
+
 /// Logs a hashedrekord over `sha256` signed by a fresh throwaway P-256 key (no identity, no
 /// certificate): what anyone can log under any digest. Its log index.
 pub async fn log_raw_entry(url: &str, sha256: &[u8; 32]) -> u64 {
-    use aws_lc_rs::encoding::AsDer;
-    use aws_lc_rs::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair, KeyPair};
-    let rng = aws_lc_rs::rand::SystemRandom::new();
-    let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &rng).unwrap();
-    let key = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, pkcs8.as_ref()).unwrap();
-    let spki = key.public_key().as_der().unwrap();
+    let (key, spki) = p256_key();
     let digest = aws_lc_rs::digest::Digest::import_less_safe(sha256, &aws_lc_rs::digest::SHA256).unwrap();
     let signature = key.sign_digest(&digest).unwrap();
-    let body = sig_share_log::rekor::p256_request(sha256, signature.as_ref(), spki.as_ref());
+    let body = sig_share_log::rekor::p256_request(sha256, signature.as_ref(), &spki);
     let (status, text) = post_json(url, "/api/v2/log/entries", body).await;
     assert!(status == 200 || status == 201, "{status}: {text}");
     let entry: serde_json::Value = serde_json::from_str(&text).unwrap();
