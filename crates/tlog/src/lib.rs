@@ -4,6 +4,8 @@
 //! - [`subtree`]: the subtree proofs of Merkle Tree Certificates;
 //! - [`tile`] and [`tiled`]: tlog-tiles coordinates, paths and entry bundles, and trees kept as tiles;
 //! - [`note`], [`checkpoint`], [`cosignature`]: signed notes, checkpoints, witness cosignatures;
+//! - [`policy`] and [`witness`]: tlog-policy (whom to ask, what quorum to demand) and the
+//!   tlog-witness wire format;
 //! - [`static_ct`]: the RFC 6962 structures and data tiles of a static-ct-api certificate log;
 //! - [`tlog_proof`]: the offline tlog-proof format.
 //!
@@ -15,11 +17,13 @@ pub mod cosignature;
 pub mod hash;
 pub mod merkle;
 pub mod note;
+pub mod policy;
 pub mod static_ct;
 pub mod subtree;
 pub mod tile;
 pub mod tiled;
 pub mod tlog_proof;
+pub mod witness;
 
 pub use checkpoint::{Checkpoint, SignedCheckpoint};
 pub use hash::Hash;
