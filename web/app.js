@@ -8,10 +8,9 @@
 // stall a C2PA reader ends as "took too long to check", and the page stays responsive meanwhile.
 // `?budget=SECONDS` sets the base budget (default 10 s, plus 1 s per 8 MiB).
 
-import { WorkerVerifier, TooLong, budgetMs } from "/web/verifier-worker.js";
+import { WorkerVerifier, TooLong, budgetMs, fetchTrust } from "/web/verifier-worker.js";
 import { readPages, verifiedFirst } from "/web/log.js";
 
-const TRUST_CONFIG = "/.well-known/sig-share/trust-config.json";
 const $ = (id) => document.getElementById(id);
 
 const TITLES = {
@@ -29,9 +28,8 @@ const BASE_SECONDS = (() => {
 
 // The page works before the module arrives: a file chosen early waits for it.
 const verifier = (async () => {
-  const r = await fetch(TRUST_CONFIG);
-  if (!r.ok) throw new Error(`the trust config could not be fetched (${r.status})`);
-  const v = new WorkerVerifier(await r.text());
+  const { config, policy } = await fetchTrust(new URL("/", location.href));
+  const v = new WorkerVerifier(config, { policy });
   await v.start();
   return v;
 })();
@@ -111,7 +109,8 @@ function render(report, logFindings) {
     item.append(el("div", meta.join(" · "), "meta"));
     if (step.log_index !== undefined && step.log_index !== null) {
       const where = step.found_in === "log" ? "not in the file: found in the log" : "in the file";
-      item.append(el("div", `log entry ${step.log_index}, inclusion proof checked against a signed checkpoint (${where})`, "meta"));
+      const witnessed = step.witnessed ? `, ${step.witnessed}` : "";
+      item.append(el("div", `log entry ${step.log_index}, inclusion proof checked against a signed checkpoint${witnessed} (${where})`, "meta"));
     }
     if (step.problem) item.append(el("div", `Problem: ${step.problem}`, "problem"));
     timeline.append(item);

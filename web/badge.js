@@ -26,7 +26,6 @@ const ROOT = new URL("../", import.meta.url); // the deployment: this file is RO
 const VERIFIER_JS = new URL("web/pkg/sig_share_web.js", ROOT);
 const VERIFIER_WASM = new URL("web/pkg/sig_share_web_bg.wasm", ROOT);
 const VERIFIER_WORKER_JS = new URL("web/verifier-worker.js", ROOT);
-const TRUST_CONFIG = new URL(".well-known/sig-share/trust-config.json", ROOT);
 const SELECTOR = "img[data-sig-share]";
 
 const TITLES = {
@@ -105,15 +104,10 @@ let verifier;
 /// stalling shapes at once. `judge` answers a promise of the verifier's JSON text.
 function loadVerifier() {
   verifier ??= (async () => {
-    const [client, config] = await Promise.all([
-      import(VERIFIER_WORKER_JS.href),
-      fetch(TRUST_CONFIG, { credentials: "omit" }).then((r) => {
-        if (!r.ok) throw new Error(`its trust config could not be fetched (${r.status})`);
-        return r.text();
-      }),
-    ]);
+    const client = await import(VERIFIER_WORKER_JS.href);
+    const { config, policy } = await client.fetchTrust(ROOT, { credentials: "omit" });
     try {
-      const worker = new client.WorkerVerifier(config, { worker: VERIFIER_WORKER_JS.href, pkg: VERIFIER_JS.href });
+      const worker = new client.WorkerVerifier(config, { worker: VERIFIER_WORKER_JS.href, pkg: VERIFIER_JS.href, policy });
       await worker.start();
       return {
         judge: (name, bytes, now) => worker.call("judge", [name, bytes, now], client.budgetMs(bytes.length)),
@@ -123,7 +117,7 @@ function loadVerifier() {
       if (e instanceof client.TooLong) throw e;
       const wasm = await import(VERIFIER_JS.href);
       await wasm.default({ module_or_path: VERIFIER_WASM });
-      const v = new wasm.Verifier(config, "");
+      const v = new wasm.Verifier(config, "", policy);
       return { judge: async (name, bytes, now) => v.judge(name, bytes, now), TooLong: client.TooLong };
     }
   })();

@@ -4,13 +4,14 @@
 
 import init, { Verifier } from "/web/pkg/sig_share_web.js";
 import { readPages, verifiedFirst } from "/web/log.js";
+import { fetchTrust } from "/web/verifier-worker.js";
 
 const $ = (id) => document.getElementById(id);
 const now = () => Date.now() / 1000;
 
 const verifier = (async () => {
-  const [, config] = await Promise.all([init(), fetch("/.well-known/sig-share/trust-config.json").then((r) => r.text())]);
-  return new Verifier(config, "");
+  const [, { config, policy }] = await Promise.all([init(), fetchTrust(new URL("/", location.href))]);
+  return new Verifier(config, "", policy);
 })();
 
 function item(text, ok) {

@@ -29,11 +29,29 @@ export class TooLong extends Error {
   }
 }
 
+/// The trust material of the deployment at `root` (its URL, ending in "/"): its trust config
+/// (JSON text) and its witness policy (C2SP tlog-policy text; "" when it publishes none, a 404).
+/// Any other failure fails: a policy that exists must never be skipped because it did not load.
+export async function fetchTrust(root, init = {}) {
+  const get = async (path, what, absentOk) => {
+    const r = await fetch(new URL(path, root), init);
+    if (absentOk && r.status === 404) return "";
+    if (!r.ok) throw new Error(`${what} could not be fetched (${r.status})`);
+    return r.text();
+  };
+  const [config, policy] = await Promise.all([
+    get(".well-known/sig-share/trust-config.json", "the trust config", false),
+    get("api/v1/witness-policy", "the witness policy", true),
+  ]);
+  return { config, policy };
+}
+
 /// A verifier in a worker, started on first use and again after a call that ran out of time.
 export class WorkerVerifier {
-  /// `config`: the deployment's trust config (JSON text).
-  constructor(config, { worker = import.meta.url, pkg = new URL("pkg/sig_share_web.js", import.meta.url).href } = {}) {
+  /// `config`: the deployment's trust config (JSON text); `policy`: its witness policy ("" for none).
+  constructor(config, { worker = import.meta.url, pkg = new URL("pkg/sig_share_web.js", import.meta.url).href, policy = "" } = {}) {
     this.config = config;
+    this.policy = policy;
     this.workerUrl = String(worker);
     this.pkg = String(pkg);
     this.worker = null;
@@ -58,7 +76,7 @@ export class WorkerVerifier {
       e.preventDefault?.();
       this.stop(new Error(`the verifier stopped: ${e.message ?? "an error"}`));
     };
-    this.started = this.send("start", [this.config, this.pkg], START_MS);
+    this.started = this.send("start", [this.config, this.pkg, this.policy], START_MS);
     this.started.catch(() => this.stop());
     return this.started;
   }
@@ -121,10 +139,10 @@ if (typeof WorkerGlobalScope !== "undefined" && self instanceof WorkerGlobalScop
     try {
       let result = null;
       if (method === "start") {
-        const [config, pkg] = args;
+        const [config, pkg, policy] = args;
         const wasm = await import(pkg);
         await wasm.default({ module_or_path: new URL("sig_share_web_bg.wasm", pkg) });
-        verifier = new wasm.Verifier(config, "");
+        verifier = new wasm.Verifier(config, "", policy ?? "");
         sha256 = wasm.sha256_hex;
       } else if (!METHODS.includes(method)) {
         throw new Error(`no such method: ${method}`);

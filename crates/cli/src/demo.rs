@@ -83,6 +83,7 @@ async fn demo(dir: &Path, args: &DemoArgs) -> anyhow::Result<ExitCode> {
         device_operator_secret_file: None,
         web_pkg: None,
         limits: Default::default(),
+        witnesses: Default::default(),
     };
     let started = crate::serve_cmd::start(&serve).await?;
     let url = started.public_url.clone();

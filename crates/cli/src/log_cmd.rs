@@ -45,6 +45,8 @@ pub struct ServeArgs {
     pub pool_size: usize,
     #[command(flatten)]
     pub limits: crate::limits_args::LogLimitArgs,
+    #[command(flatten)]
+    pub witnesses: crate::witness_policy_args::WitnessPolicyArgs,
 }
 
 /// What to check.
@@ -96,6 +98,7 @@ pub fn open_log(args: &ServeArgs) -> anyhow::Result<(Log, String)> {
     let mut config = LogConfig::new(origin);
     config.period = args.period;
     config.pool_size = args.pool_size;
+    config.witnesses = args.witnesses.witnesses()?;
     let log = Log::open(config, signer, stores).context("opening the log")?;
     Ok((log, public_url))
 }
@@ -109,6 +112,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     eprintln!("  origin     {}", log.config().origin);
     eprintln!("  public key {}", log.vkey());
     eprintln!("  tree size  {}", latest.size);
+    if let Some(w) = &log.config().witnesses {
+        eprintln!("  witnesses  {}", crate::witness_policy_args::describe(w));
+    }
     eprintln!("  data       {} (tiles in {}/log)", args.at.data.display(), args.at.data.display());
     tokio::spawn(log.clone().run_sequencer());
     crate::listen::serve(listener, http::router_with(log, args.limits.limits()), &public_url, &limits, shutdown()).await

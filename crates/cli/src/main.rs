@@ -28,6 +28,7 @@ mod serve_cmd;
 mod sign_cmd;
 mod trust_cmd;
 mod verify_cmd;
+mod witness_policy_args;
 
 /// Keyless signing and a public, append-only transparency log for photos, video and audio.
 #[derive(Parser, Debug)]
@@ -44,7 +45,8 @@ struct Cli {
 enum Command {
     /// Run the whole stack: CA, certificate log, transparency log, timestamp authority, and with
     /// --dev a development identity provider; publishes the trust config clients pin.
-    Serve(serve_cmd::ServeArgs),
+    // Boxed: the limit and witness flags make it far larger than the other commands.
+    Serve(Box<serve_cmd::ServeArgs>),
     /// Manage the CA's key in a PKCS#11 token.
     #[command(subcommand)]
     Ca(ca_cmd::CaCommand),
@@ -101,7 +103,7 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
 
     let result = match cli.command {
-        Command::Serve(args) => serve_cmd::run(args),
+        Command::Serve(args) => serve_cmd::run(*args),
         Command::Trust(cmd) => trust_cmd::run(cmd),
         Command::Ca(cmd) => ca_cmd::run(cmd),
         Command::Log(cmd) => log_cmd::run(cmd),

@@ -131,6 +131,7 @@ fn follow_through_log(outcome: &mut Outcome, args: &ProvenanceArgs) -> anyhow::R
             digital_source_type: p.digital_source_type,
             tool: Some(p.tool),
             log_index: Some(logged.index),
+            witnessed: logged.verified.log_entries.first().and_then(|e| e.witnessed.clone()),
             device: p.device,
             creator: p.creator,
             parents: p.parents,

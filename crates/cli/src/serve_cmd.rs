@@ -44,6 +44,8 @@ pub struct ServeArgs {
     pub web_pkg: Option<PathBuf>,
     #[command(flatten)]
     pub limits: crate::limits_args::StackLimitArgs,
+    #[command(flatten)]
+    pub witnesses: crate::witness_policy_args::WitnessPolicyArgs,
 }
 
 /// The device enrollment to serve: the operator's secret from its file, or with `--dev` one
@@ -144,6 +146,7 @@ pub async fn start(args: &ServeArgs) -> anyhow::Result<Started> {
         issuers: config.clone(),
         oidc_url,
         ca_key,
+        witnesses: args.witnesses.witnesses()?,
     };
     let stack = Stack::open(&options).map_err(anyhow::Error::msg)?;
     let devices = device_enrollment(args, &public_url)?;
@@ -168,6 +171,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     eprintln!("  transparency log   {public_url}/api/v2/log/entries (origin {})", stack.tlog.config().origin);
     eprintln!("  certificate log    {public_url}/ctlog (origin {})", stack.ct.log().config().origin);
     eprintln!("  timestamps         {public_url}/api/v1/timestamp");
+    if let Some(w) = &stack.tlog.config().witnesses {
+        eprintln!("  witnesses          {}", crate::witness_policy_args::describe(w));
+        eprintln!("  witness policy     {public_url}{}", sig_share_log::http::WITNESS_POLICY_PATH);
+    }
     if args.dev {
         eprintln!("  identity (DEV)     {public_url}/oidc   anyone can log in as anyone: development only");
     }

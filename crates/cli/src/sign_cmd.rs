@@ -293,6 +293,8 @@ fn read_text(path: &Path) -> anyhow::Result<String> {
     std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))
 }
 
+/// A pinned trust config, with the witness policy pinned beside it when there is one: then
+/// every verification under it requires the policy's quorum on the checkpoints it relies on.
 pub(crate) fn read_trust_config(path: &Path) -> anyhow::Result<ClientTrustConfig> {
     let text = std::fs::read_to_string(path).with_context(|| {
         format!(
@@ -300,7 +302,18 @@ pub(crate) fn read_trust_config(path: &Path) -> anyhow::Result<ClientTrustConfig
             path.display()
         )
     })?;
-    ClientTrustConfig::from_json(&text).with_context(|| format!("in {}", path.display()))
+    let mut config = ClientTrustConfig::from_json(&text).with_context(|| format!("in {}", path.display()))?;
+    let policy_path = crate::trust_cmd::witness_policy_path(path);
+    match std::fs::read_to_string(&policy_path) {
+        Ok(text) => {
+            let policy = sig_share_verify::trust::WitnessPolicy::parse(&text)
+                .with_context(|| format!("in the witness policy {}", policy_path.display()))?;
+            config.trusted_root.witnesses = Some(policy);
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e).with_context(|| format!("reading the witness policy {}", policy_path.display())),
+    }
+    Ok(config)
 }
 
 fn read_trusted_root(path: &Path) -> anyhow::Result<TrustedRoot> {

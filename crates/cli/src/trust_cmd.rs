@@ -10,7 +10,7 @@ use clap::{Args, Subcommand};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use sig_share_server::trust_config::TRUST_CONFIG_PATH;
-use sig_share_verify::trust::{Authority, ClientTrustConfig, Service, TransparencyLog};
+use sig_share_verify::trust::{Authority, ClientTrustConfig, Service, TransparencyLog, WitnessPolicy};
 
 #[derive(Subcommand, Debug)]
 pub enum TrustCommand {
@@ -56,10 +56,10 @@ pub fn run(cmd: TrustCommand) -> anyhow::Result<ExitCode> {
         TrustCommand::Pin(args) => pin(args),
         TrustCommand::Show(args) => {
             let path = args.file.clone().map_or_else(default_path, Ok)?;
-            let text = std::fs::read_to_string(&path)
-                .with_context(|| format!("reading {} (pin one with `sig-share trust pin URL`)", path.display()))?;
-            let config = ClientTrustConfig::from_json(&text).with_context(|| format!("in {}", path.display()))?;
-            print_summary(&summarize(&config, &path.display().to_string()), args.json)?;
+            let config = crate::sign_cmd::read_trust_config(&path)?;
+            let mut summary = summarize(&config, &path.display().to_string());
+            summary.witness_policy = config.trusted_root.witnesses.as_ref().map(witness_summary);
+            print_summary(&summary, args.json)?;
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -96,7 +96,9 @@ fn pin(args: PinArgs) -> anyhow::Result<ExitCode> {
         Ok(resp.text().await?)
     })?;
     let config = ClientTrustConfig::from_json(&text).with_context(|| format!("the answer from {url}"))?;
-    let summary = summarize(&config, &url);
+    let policy = rt.block_on(fetch_witness_policy(&config))?;
+    let mut summary = summarize(&config, &url);
+    summary.witness_policy = policy.as_ref().map(|(_, p)| witness_summary(p));
     if let Some(want) = &args.expect_ca {
         let want = want.to_ascii_lowercase().replace(':', "");
         if !summary.certificate_authorities.iter().any(|ca| ca.root_sha256 == want) {
@@ -104,6 +106,18 @@ fn pin(args: PinArgs) -> anyhow::Result<ExitCode> {
         }
     }
     let to = args.to.clone().map_or_else(default_path, Ok)?;
+    // The policy first: a trust config never sits beside another server's policy.
+    let policy_path = witness_policy_path(&to);
+    match &policy {
+        Some((text, _)) => crate::files::write_atomically(&policy_path, text.as_bytes())?,
+        None => match std::fs::remove_file(&policy_path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(e)
+                    .with_context(|| format!("removing the previous witness policy {}", policy_path.display()));
+            }
+            _ => {}
+        },
+    }
     crate::files::write_atomically(&to, text.as_bytes())?;
     print_summary(&summary, args.json)?;
     if !args.json {
@@ -112,9 +126,44 @@ fn pin(args: PinArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Where the witness policy pinned with a trust config lives: beside it, `<name>.witness-policy`.
+pub fn witness_policy_path(trust_config: &std::path::Path) -> PathBuf {
+    trust_config.with_extension("witness-policy")
+}
+
+/// The witness policy a deployment publishes beside its trust config (C2SP tlog-policy, at the
+/// transparency log's `/api/v1/witness-policy`), checked; `None` when it publishes none (404).
+async fn fetch_witness_policy(config: &ClientTrustConfig) -> anyhow::Result<Option<(String, WitnessPolicy)>> {
+    let Some(log) = config.trusted_root.tlogs.first() else { return Ok(None) };
+    let url = format!("{}{}", log.base_url.trim_end_matches('/'), sig_share_log::http::WITNESS_POLICY_PATH);
+    let resp = reqwest::get(&url).await.with_context(|| format!("fetching {url}"))?;
+    if resp.status() == reqwest::StatusCode::NOT_FOUND {
+        return Ok(None);
+    }
+    if !resp.status().is_success() {
+        anyhow::bail!("fetching the witness policy {url}: HTTP {}; nothing pinned", resp.status());
+    }
+    let text = resp.text().await.with_context(|| format!("reading {url}"))?;
+    let policy =
+        WitnessPolicy::parse(&text).with_context(|| format!("the witness policy from {url}; nothing pinned"))?;
+    Ok(Some((text, policy)))
+}
+
+fn witness_summary(p: &WitnessPolicy) -> WitnessSummary {
+    let witnesses = p.policy().witnesses().iter().map(|w| format!("{} ({})", w.name, w.key.vkey())).collect();
+    WitnessSummary { witnesses }
+}
+
+#[derive(Serialize)]
+struct WitnessSummary {
+    witnesses: Vec<String>,
+}
+
 #[derive(Serialize)]
 struct Summary {
     source: String,
+    /// The witnesses whose quorum every checkpoint must carry, when the deployment has a policy.
+    witness_policy: Option<WitnessSummary>,
     certificate_authorities: Vec<AuthoritySummary>,
     timestamp_authorities: Vec<AuthoritySummary>,
     transparency_logs: Vec<LogSummary>,
@@ -166,6 +215,7 @@ fn summarize(c: &ClientTrustConfig, source: &str) -> Summary {
     let (r, s) = (&c.trusted_root, &c.signing_config);
     Summary {
         source: source.to_owned(),
+        witness_policy: None,
         certificate_authorities: r.certificate_authorities.iter().map(authority).collect(),
         timestamp_authorities: r.timestamp_authorities.iter().map(authority).collect(),
         transparency_logs: r.tlogs.iter().map(log).collect(),
@@ -205,6 +255,14 @@ fn print_summary(s: &Summary, json: bool) -> anyhow::Result<()> {
     );
     if !s.oidc_urls.is_empty() {
         println!("  {:<22} {}", "identity", s.oidc_urls.join(" "));
+    }
+    match &s.witness_policy {
+        Some(p) => {
+            for w in &p.witnesses {
+                println!("  {:<22} {w}", "witness");
+            }
+        }
+        None => println!("  {:<22} none: the log's checkpoints are trusted on its own signature", "witnesses"),
     }
     Ok(())
 }

@@ -10,7 +10,7 @@ use serde_json::json;
 use sig_share_verify::policy::{Matcher, Policy};
 use sig_share_verify::time::format_rfc3339;
 use sig_share_verify::verdict::{self, Artifact, Signer, TimeSource, Verified};
-use sig_share_verify::{Bundle, ClientTrustConfig, TrustedRoot};
+use sig_share_verify::{Bundle, TrustedRoot};
 
 use crate::artifact::{ArtifactArg, sha256_file};
 
@@ -221,13 +221,7 @@ pub fn load_root(trusted_root: Option<&Path>, trust_config: Option<&Path>) -> an
         return TrustedRoot::from_json(&text).with_context(|| format!("the trusted root in {}", path.display()));
     }
     let path = trust_config.map(Path::to_path_buf).map_or_else(crate::trust_cmd::default_path, Ok)?;
-    let text = std::fs::read_to_string(&path).with_context(|| {
-        format!(
-            "reading the trust config {} (pin one with `sig-share trust pin URL`, or pass --trusted-root)",
-            path.display()
-        )
-    })?;
-    Ok(ClientTrustConfig::from_json(&text).with_context(|| format!("in {}", path.display()))?.trusted_root)
+    Ok(crate::sign_cmd::read_trust_config(&path)?.trusted_root)
 }
 
 fn report(name: &str, outcome: &Outcome, json: bool) -> anyhow::Result<()> {
@@ -274,6 +268,9 @@ fn report(name: &str, outcome: &Outcome, json: bool) -> anyhow::Result<()> {
                 "  logged       {} entry {} (proof checked up to a checkpoint of size {})",
                 e.log_url, e.index, e.tree_size
             );
+            if let Some(w) = &e.witnessed {
+                println!("  witnessed    the checkpoint is {w}");
+            }
         } else {
             println!("  logged       {} entry {} (the log's signed promise)", e.log_url, e.index);
         }
@@ -311,7 +308,10 @@ fn verified_json(name: &str, sha256: &[u8; 32], v: &Verified) -> serde_json::Val
     let entries: Vec<_> = v
         .log_entries
         .iter()
-        .map(|e| json!({"log": e.log_url, "index": e.index, "tree_size": e.tree_size, "origin": e.origin, "kind": e.kind}))
+        .map(|e| {
+            json!({"log": e.log_url, "index": e.index, "tree_size": e.tree_size, "origin": e.origin, "kind": e.kind,
+                   "witnessed": e.witnessed})
+        })
         .collect();
     json!({
         "verified": true,

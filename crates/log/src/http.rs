@@ -160,6 +160,7 @@ pub fn routes_with(log: Log, limits: LogLimits) -> Router {
         .route("/api/v1/statements", post(add_statement))
         .route("/api/v1/statements/entry/{index}", get(statement_for_entry))
         .route("/api/v1/statements/subject/{digest}", get(statements_about))
+        .route(WITNESS_POLICY_PATH, get(witness_policy))
         .route("/metrics", get(metrics))
         .route("/healthz", get(health))
         .route_layer(axum::middleware::from_fn(json_writes))
@@ -189,6 +190,27 @@ pub fn has_content_type(headers: &axum::http::HeaderMap, types: &[&str]) -> bool
         .and_then(|v| v.to_str().ok())
         .map(|v| v.split(';').next().unwrap_or_default().trim().to_ascii_lowercase())
         .is_some_and(|essence| types.contains(&essence.as_str()))
+}
+
+/// Where a log with witnesses publishes the C2SP tlog-policy verifiers pin beside its trust
+/// config (sigstore's ClientTrustConfig has no field for witnesses).
+pub const WITNESS_POLICY_PATH: &str = "/api/v1/witness-policy";
+
+/// The log's witness policy for verifiers, with a `log` line naming this log when the operator's
+/// file names none; 404 when the log has no witnesses.
+async fn witness_policy(State(app): State<App>) -> Response {
+    let log = &app.log;
+    match &log.config().witnesses {
+        Some(w) => {
+            let text = w.verifier_policy(&log.vkey());
+            ([(axum::http::header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response()
+        }
+        None => error(
+            StatusCode::NOT_FOUND,
+            5,
+            "this log has no witness policy: its checkpoints carry only its own signature".into(),
+        ),
+    }
 }
 
 /// The JSON 404 for unknown routes.

@@ -8,6 +8,7 @@
 //!   leaves stamped at sequencing) and extra checkpoint signatures;
 //! - [`rekor`]: the hashedrekord 0.0.2 request, its signature check and the entry body;
 //!   [`statements`]: the in-toto statements that entries sign, kept whole and filed by subject;
+//! - [`witnessing`]: asking the witnesses of a tlog-policy to cosign each checkpoint;
 //! - [`http`]: the HTTP API; [`metrics`]: Prometheus metrics; [`check`]: the offline fsck.
 
 pub mod check;
@@ -24,6 +25,7 @@ pub mod state;
 pub mod statements;
 pub mod storage;
 pub mod tiles;
+pub mod witnessing;
 
 pub use crate::format::{CheckpointSigner, EntryFormat};
 pub use crate::log::{Log, LogConfig, Logged, NewEntry, Stores, SubmitError};

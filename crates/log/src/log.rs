@@ -7,12 +7,19 @@
 //! 2. stage every new tile under one key in the staging store (durable);
 //! 3. commit the new tree head, with the batch's entries filed by key, to the state
 //!    store by compare-and-swap: **this is the commit point**;
-//! 4. write the tiles into the public tile store, then the public `checkpoint`;
-//! 5. acknowledge the batch's submitters.
+//! 4. write the tiles into the public tile store;
+//! 5. with a witness policy, gather the witnesses' cosignatures up to the quorum;
+//! 6. write the public `checkpoint` and acknowledge the batch's submitters.
 //!
 //! A crash before 3 loses only unacknowledged entries; a crash after 3 is repaired on start by
 //! re-applying the staged tiles of the committed head. Tiles are never visible before the head
 //! that covers them is committed, so nothing public ever contradicts a signed checkpoint.
+//!
+//! Witnesses are asked only after the commit: a witness that cosigned a tree the log then lost
+//! in a crash would refuse every later checkpoint, a split view of the log's own making. When
+//! the quorum is not met the batch stays committed but unpublished: its submitters get 503 and
+//! the sequencer asks again every period until the witnesses answer. With a policy, the only
+//! checkpoint ever written to the public `checkpoint` object is a cosigned one.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -30,6 +37,7 @@ use crate::metrics::Metrics;
 use crate::staging::{STAGING_KEY, Staged};
 use crate::storage::{Commit, Filed, ObjectStore, StateStore, StorageError, TreeHead};
 use crate::tiles::{Layered, StoreTiles, TileReadError};
+use crate::witnessing::{NoQuorum, Prover, Witnesses};
 
 /// The object key of the public checkpoint in the tile store.
 pub const CHECKPOINT_KEY: &str = "checkpoint";
@@ -49,6 +57,8 @@ pub struct LogConfig {
     pub format: EntryFormat,
     /// Signatures every checkpoint carries beside the log's Ed25519 one.
     pub extra_signers: Vec<Arc<dyn CheckpointSigner>>,
+    /// The witnesses whose quorum must cosign a checkpoint before it is published.
+    pub witnesses: Option<Arc<Witnesses>>,
 }
 
 impl LogConfig {
@@ -64,6 +74,7 @@ impl LogConfig {
             submit_timeout: Duration::from_secs(30),
             format: EntryFormat::TlogTiles,
             extra_signers: Vec::new(),
+            witnesses: None,
         }
     }
 }
@@ -97,6 +108,9 @@ pub enum LogError {
     /// The configuration does not match the stored log.
     #[error("{0}")]
     Config(String),
+    /// The batch is durable, but the witnesses did not cosign its checkpoint to the quorum.
+    #[error("the checkpoint is not published: {0}")]
+    Unwitnessed(#[from] NoQuorum),
 }
 
 /// Why a submission was not logged. Cloneable because every submitter of the same entry gets it.
@@ -206,6 +220,9 @@ struct Pool {
 
 struct Sequencer {
     edge: TreeEdge,
+    /// The committed tree is ahead of the published checkpoint: its witnesses have not cosigned
+    /// it to the quorum yet.
+    unwitnessed: bool,
     /// The newest batch time handed out: batch times never go backwards, even if the clock does.
     last_timestamp_ms: u64,
 }
@@ -266,6 +283,18 @@ impl Log {
                 config.origin
             )));
         }
+        if let Some(w) = &config.witnesses {
+            let logs = w.policy().logs();
+            let ours = |l: &sig_share_tlog::policy::PolicyLog| {
+                sig_share_tlog::NoteVerifier::name(&l.key) == config.origin && l.key.public_key() == signer.public_key()
+            };
+            if !logs.is_empty() && !logs.iter().any(ours) {
+                return Err(LogError::Config(format!(
+                    "the witness policy names logs, but not this one ({}): add a `log` line for it or none at all",
+                    signer.verifier().vkey()
+                )));
+            }
+        }
         if stores.state.head()?.is_none() {
             let root = Hash::empty();
             let checkpoint = sign_checkpoint(&config, &signer, 0, root, now_ms())?.into_bytes();
@@ -273,7 +302,7 @@ impl Log {
             stores.state.commit(None, &Commit { head: &head, filed: &[] })?;
             tracing::info!(origin = %config.origin, "created a new, empty log");
         }
-        let (edge, published) = recover(&config, &signer, &stores)?;
+        let (edge, published, unwitnessed) = recover(&config, &signer, &stores)?;
         let metrics = Metrics::default();
         metrics.tree_size.set(edge.size() as i64);
         let inner = Inner {
@@ -282,7 +311,7 @@ impl Log {
             stores,
             pool: Mutex::default(),
             latest: RwLock::new(Arc::new(published)),
-            sequencer: Mutex::new(Sequencer { edge, last_timestamp_ms: 0 }),
+            sequencer: Mutex::new(Sequencer { edge, unwitnessed, last_timestamp_ms: 0 }),
             healthy: AtomicBool::new(true),
             metrics,
         };
@@ -465,8 +494,12 @@ impl Log {
                 std::thread::sleep((next - now).min(Duration::from_millis(50)));
                 continue;
             }
-            if let Err(e) = self.sequence_blocking() {
-                tracing::error!(error = %e, "integrating a batch failed; recovering before the next one");
+            match self.sequence_blocking() {
+                Ok(_) => {}
+                Err(LogError::Unwitnessed(e)) => {
+                    tracing::warn!(error = %e, "the committed tree is still not witnessed; asking again next period");
+                }
+                Err(e) => tracing::error!(error = %e, "integrating a batch failed; recovering before the next one"),
             }
             // Keep the cadence; after a batch longer than the period, start the next at once.
             next = (next + period).max(Instant::now());
@@ -486,8 +519,9 @@ impl Log {
         let mut seq = inner.sequencer.lock().expect("sequencer lock");
         if !inner.healthy.load(Ordering::Relaxed) {
             // A failed batch left storage in doubt: re-read it before the next one.
-            let (edge, published) = recover(&inner.config, &inner.signer, &inner.stores)?;
+            let (edge, published, unwitnessed) = recover(&inner.config, &inner.signer, &inner.stores)?;
             seq.edge = edge;
+            seq.unwitnessed = unwitnessed;
             inner.healthy.store(true, Ordering::Relaxed);
             self.publish(Arc::new(published));
         }
@@ -497,6 +531,11 @@ impl Log {
             std::mem::take(&mut pool.queue)
         };
         if batch.is_empty() {
+            if seq.unwitnessed {
+                // Committed entries wait for the witnesses: ask again, even with nothing new.
+                let published = self.publish_committed(&mut seq)?;
+                self.publish(published);
+            }
             return Ok(0);
         }
         let started = Instant::now();
@@ -510,6 +549,15 @@ impl Log {
                 inner.metrics.tree_size.set(published.size as i64);
                 self.publish(published.clone());
                 Ok(published.clone())
+            }
+            Err(LogError::Unwitnessed(e)) => {
+                // Durable but unpublished: the sequencer asks the witnesses again next period.
+                tracing::warn!(error = %e, entries = batch.len(), "the witnesses did not cosign the checkpoint");
+                Err(SubmitError::Unavailable(format!(
+                    "the log's witnesses did not cosign its checkpoint ({}); the entry is logged and will be \
+                     published when they do: resubmit it then to get its proof",
+                    e.summary
+                )))
             }
             Err(e) => {
                 inner.metrics.storage_errors.inc();
@@ -580,40 +628,90 @@ impl Log {
             })
             .collect();
         let committed = stores.state.commit(Some(old_size), &Commit { head: &head, filed: &filed });
-        let published = committed.map_err(LogError::from).and_then(|()| {
-            stores.tiles.put_many(&staged.objects)?;
-            stores.tiles.put(CHECKPOINT_KEY, checkpoint.as_bytes())?;
-            Ok(())
-        });
+        let written = committed.map_err(LogError::from).and_then(|()| Ok(stores.tiles.put_many(&staged.objects)?));
         let mut tiles = edge.tile_set();
         for (id, t) in appended.hashes {
             if id.is_full() {
                 tiles.insert(id.level(), id.index, t);
             }
         }
-        let fresh = Arc::new(Published { size, root, checkpoint: checkpoint.into(), timestamp_ms, tiles });
-        match published {
-            Ok(()) => {
-                seq.edge = edge;
-                Ok(fresh)
-            }
+        match written {
+            Ok(()) => seq.edge = edge,
             Err(first) => {
                 // The commit may or may not have landed: storage decides.
                 tracing::warn!(error = %first, size, "batch write failed; checking what storage holds");
-                let (recovered, _) = recover(config, signer, stores)
+                let (recovered, _, _) = recover(config, signer, stores)
                     .map_err(|e| LogError::Inconsistent(format!("{first}; recovery also failed: {e}")))?;
                 let committed = recovered.size() == size && recovered.root() == root;
                 seq.edge = recovered;
-                if committed { Ok(fresh) } else { Err(first) }
+                if !committed {
+                    return Err(first);
+                }
             }
         }
+        // The batch is durable from here on.
+        seq.unwitnessed = true;
+        let checkpoint = self.witnessed(checkpoint)?;
+        stores.tiles.put(CHECKPOINT_KEY, checkpoint.as_bytes())?;
+        seq.unwitnessed = false;
+        Ok(Arc::new(Published { size, root, checkpoint: checkpoint.into(), timestamp_ms, tiles }))
+    }
+
+    /// The log-signed checkpoint with the witnesses' cosignatures added, once they meet the
+    /// policy's quorum; the checkpoint unchanged when the log has no witness policy.
+    fn witnessed(&self, checkpoint: String) -> Result<String, LogError> {
+        let Inner { config, stores, metrics, .. } = &*self.inner;
+        let Some(witnesses) = &config.witnesses else { return Ok(checkpoint) };
+        let started = Instant::now();
+        let tiles = stores.tiles.clone();
+        // The batch's tiles are in the store by now; consistency proofs need only hash tiles.
+        let prove: Prover = Arc::new(move |old, new| {
+            let reader = StoreTiles(tiles.as_ref());
+            merkle::consistency_proof(&TiledTree::new(&reader, new), old, new).map_err(|e| e.to_string())
+        });
+        let cosigned = witnesses.cosign(&checkpoint, prove);
+        metrics.witness_seconds.observe(started.elapsed().as_secs_f64());
+        let lines = cosigned.inspect_err(|_| {
+            metrics.unwitnessed.inc();
+        })?;
+        let mut note = sig_share_tlog::Note::parse(checkpoint.as_bytes())
+            .map_err(|e| LogError::Inconsistent(format!("the log's own checkpoint does not parse: {e}")))?;
+        for line in lines {
+            note.push_signature(line);
+        }
+        Ok(note.to_text())
+    }
+
+    /// Witnesses and publishes the committed tree when a batch's witnessing fell short: the
+    /// checkpoint is signed again (the same bytes: Ed25519 is deterministic) and sent again.
+    fn publish_committed(&self, seq: &mut Sequencer) -> Result<Arc<Published>, LogError> {
+        let Inner { config, signer, stores, .. } = &*self.inner;
+        let (size, root) = (seq.edge.size(), seq.edge.root());
+        let timestamp_ms = now_ms().max(seq.last_timestamp_ms);
+        let checkpoint = self.witnessed(sign_checkpoint(config, signer, size, root, timestamp_ms)?)?;
+        stores.tiles.put(CHECKPOINT_KEY, checkpoint.as_bytes())?;
+        seq.unwitnessed = false;
+        tracing::info!(size, "the witnesses cosigned the committed tree; published");
+        Ok(Arc::new(Published {
+            size,
+            root,
+            checkpoint: checkpoint.into(),
+            timestamp_ms: 0,
+            tiles: seq.edge.tile_set(),
+        }))
     }
 }
 
 /// Brings storage to a consistent, published state and returns the tree's edge: re-applies the
 /// staged batch if it is the committed head's, republishes the checkpoint, and checks that the
-/// tiles give the committed root.
-fn recover(config: &LogConfig, signer: &Ed25519Signer, stores: &Stores) -> Result<(TreeEdge, Published), LogError> {
+/// tiles give the committed root. With a witness policy the public checkpoint is the newest
+/// cosigned one, which may be older than the committed head: then the last value is true and
+/// the sequencer has the head witnessed.
+fn recover(
+    config: &LogConfig,
+    signer: &Ed25519Signer,
+    stores: &Stores,
+) -> Result<(TreeEdge, Published, bool), LogError> {
     let head = stores.state.head()?.ok_or_else(|| LogError::Inconsistent("the state store has no tree head".into()))?;
     let signed = SignedCheckpoint::verify(&head.checkpoint, &signer.verifier()).map_err(|e| {
         LogError::Config(format!(
@@ -641,10 +739,62 @@ fn recover(config: &LogConfig, signer: &Ed25519Signer, stores: &Stores) -> Resul
             head.root
         )));
     }
+    if let Some(witnesses) = &config.witnesses {
+        let (published, witnessed) = public_checkpoint(config, signer, stores, &edge, witnesses)?;
+        let behind = !witnessed || published.size < head.size;
+        return Ok((edge, published, behind));
+    }
     stores.tiles.put(CHECKPOINT_KEY, &head.checkpoint)?;
     let checkpoint: Arc<str> = String::from_utf8(head.checkpoint).expect("verified notes are UTF-8").into();
     let published = Published { size: head.size, root: head.root, checkpoint, timestamp_ms: 0, tiles: edge.tile_set() };
-    Ok((edge, published))
+    Ok((edge, published, false))
+}
+
+/// The public checkpoint of a witnessed log, checked against the committed tree, and whether
+/// its cosignatures meet the quorum. With none public yet, the empty tree, log-signed only.
+fn public_checkpoint(
+    config: &LogConfig,
+    signer: &Ed25519Signer,
+    stores: &Stores,
+    committed: &TreeEdge,
+    witnesses: &Witnesses,
+) -> Result<(Published, bool), LogError> {
+    let Some(public) = stores.tiles.get(CHECKPOINT_KEY)? else {
+        let checkpoint = sign_checkpoint(config, signer, 0, Hash::empty(), now_ms())?;
+        let published = Published {
+            size: 0,
+            root: Hash::empty(),
+            checkpoint: checkpoint.into(),
+            timestamp_ms: 0,
+            tiles: TileSet::default(),
+        };
+        return Ok((published, false));
+    };
+    let signed = SignedCheckpoint::verify(&public, &signer.verifier())
+        .map_err(|e| LogError::Inconsistent(format!("the public checkpoint does not verify: {e}")))?;
+    let (size, root) = (signed.checkpoint.size, signed.checkpoint.root);
+    let edge = if size == committed.size() {
+        committed.clone()
+    } else if size < committed.size() {
+        TreeEdge::load_with(&StoreTiles(stores.tiles.as_ref()), size, config.format.bundles())
+            .map_err(|e| LogError::Inconsistent(format!("reading the tiles of size {size}: {e}")))?
+    } else {
+        return Err(LogError::Inconsistent(format!(
+            "the public checkpoint (size {size}) is ahead of the committed tree (size {})",
+            committed.size()
+        )));
+    };
+    if edge.root() != root {
+        return Err(LogError::Inconsistent(format!(
+            "the public checkpoint of size {size} has a root the tiles do not give"
+        )));
+    }
+    // A day of clock skew: this is the log's own stored checkpoint, only counted here.
+    let witnessed = witnesses.policy().check(&signed, now_ms() / 1000, 86_400).is_ok_and(|w| w.quorum_met);
+    let checkpoint: Arc<str> = String::from_utf8(public)
+        .map_err(|_| LogError::Inconsistent("the public checkpoint is not UTF-8".into()))?
+        .into();
+    Ok((Published { size, root, checkpoint, timestamp_ms: 0, tiles: edge.tile_set() }, witnessed))
 }
 
 /// The checkpoint of a tree, signed by the log key and every extra signer.

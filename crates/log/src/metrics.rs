@@ -29,6 +29,10 @@ pub struct Metrics {
     pub rejected: Family<Vec<(&'static str, &'static str)>, Counter>,
     /// Batches that hit a storage error.
     pub storage_errors: Counter,
+    /// Checkpoints the witnesses did not cosign to the quorum in time (so not published).
+    pub unwitnessed: Counter,
+    /// Seconds spent waiting for witnesses' cosignatures on one checkpoint.
+    pub witness_seconds: Histogram,
 }
 
 impl Default for Metrics {
@@ -44,6 +48,8 @@ impl Default for Metrics {
             duplicates: Counter::default(),
             rejected: Family::default(),
             storage_errors: Counter::default(),
+            unwitnessed: Counter::default(),
+            witness_seconds: Histogram::new(exponential_buckets(0.0005, 2.0, 14)),
         };
         let mut m = m;
         let r = &mut m.registry;
@@ -56,6 +62,12 @@ impl Default for Metrics {
         r.register("duplicates", "Submissions answered with an existing entry", m.duplicates.clone());
         r.register("rejected", "Submissions refused, by reason", m.rejected.clone());
         r.register("storage_errors", "Batches that hit a storage error", m.storage_errors.clone());
+        r.register("unwitnessed", "Checkpoints not cosigned to the witness quorum in time", m.unwitnessed.clone());
+        r.register(
+            "witness_seconds",
+            "Time to gather the witnesses' cosignatures on one checkpoint",
+            m.witness_seconds.clone(),
+        );
         m
     }
 }

@@ -67,6 +67,10 @@ pub struct Step {
     /// The sig-share log entry, when the step has one and it verified.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub log_index: Option<u64>,
+    /// "witnessed by k of n": the log checkpoint the step's entry is proven in met the trust
+    /// config's witness policy (absent when the trust config has none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub witnessed: Option<String>,
     /// The device that signed, as the verified statement names it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub device: Option<String>,
@@ -176,6 +180,7 @@ pub fn judge(report: Report, root: &TrustedRoot, policy: Option<&Policy>, now: i
             digital_source_type: manifest.actions.iter().find_map(|a| a.digital_source_type.clone()),
             tool: manifest.claim_generator.clone(),
             log_index: None,
+            witnessed: None,
             device: None,
             creator: None,
             parents: Vec::new(),
@@ -192,6 +197,7 @@ pub fn judge(report: Report, root: &TrustedRoot, policy: Option<&Policy>, now: i
                     step.issuer = Some(evidence.issuer);
                     step.signed_at = evidence.time.or(step.signed_at);
                     step.log_index = Some(evidence.log_index);
+                    step.witnessed = evidence.witnessed;
                     step.device = evidence.device;
                     step.creator = evidence.creator;
                     step.parents = evidence.parents;
@@ -255,6 +261,8 @@ struct Evidence {
     /// The time stamp's time.
     time: Option<String>,
     log_index: u64,
+    /// The witness policy's verdict on the entry's checkpoint.
+    witnessed: Option<String>,
     /// The device the statement names.
     device: Option<String>,
     /// The parents the statement names.
@@ -293,7 +301,8 @@ fn check_step(
     };
     let time =
         verified.times.iter().find(|t| matches!(t.source, TimeSource::Timestamp(_))).map(|t| format_rfc3339(t.time));
-    let index = verified.log_entries.first().map(|e| e.index).ok_or("the provenance statement is not logged")?;
+    let logged = verified.log_entries.first().ok_or("the provenance statement is not logged")?;
+    let (index, witnessed) = (logged.index, logged.witnessed.clone());
     let creator = match &manifest.creator_bundle {
         Some(creator) => Some(check_creator(creator, manifest, &subject, &statement, root, now)?),
         None => None,
@@ -303,6 +312,7 @@ fn check_step(
         issuer,
         time,
         log_index: index,
+        witnessed,
         device: statement.predicate.device,
         parents: statement.predicate.parents,
         content_sha256: hex::encode(subject),
@@ -365,6 +375,7 @@ mod tests {
             digital_source_type: None,
             tool: None,
             log_index: None,
+            witnessed: None,
             device: None,
             creator: None,
             parents: vec![],

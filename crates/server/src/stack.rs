@@ -63,6 +63,9 @@ pub struct Options {
     /// The CA's key when it is not a file in the data directory (a PKCS#11 token): its root
     /// certificate is then created for it in `ca/ca.pem`, and no `ca/ca.key` is written.
     pub ca_key: Option<Arc<dyn Signer>>,
+    /// The witnesses whose quorum must cosign the transparency log's checkpoints before they
+    /// are published (the certificate log is not witnessed: bundles rely on its SCTs).
+    pub witnesses: Option<Arc<sig_share_log::witnessing::Witnesses>>,
 }
 
 /// A running stack's parts.
@@ -137,6 +140,7 @@ impl Stack {
 
         let mut tlog_config = LogConfig::new(host.clone());
         tlog_config.period = options.period;
+        tlog_config.witnesses = options.witnesses.clone();
         let tlog_dir = DataDir::new(options.data.join("tlog"));
         let tlog_signer = tlog_dir.signer(&host)?;
         let stores = tlog_dir.open_stores().map_err(|e| format!("opening the transparency log: {e}"))?;

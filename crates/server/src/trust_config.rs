@@ -75,6 +75,7 @@ pub fn build(
             operator: None,
         }],
         timestamp_authorities: vec![authority(tsa.chain(), format!("{url}/api/v1/timestamp"), tsa_start)?],
+        witnesses: None,
     };
     let service = |url: String, version: u32| Service {
         url,

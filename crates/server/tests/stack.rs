@@ -19,6 +19,7 @@ fn options(dir: &std::path::Path, url: &str) -> Options {
         issuers: Config { issuers: vec![IssuerConfig::exact("https://issuer.example", IssuerType::Email)] },
         oidc_url: Some("https://issuer.example".into()),
         ca_key: None,
+        witnesses: None,
     }
 }
 

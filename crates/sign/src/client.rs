@@ -221,7 +221,9 @@ impl Session {
         let client = &self.client;
         let entry = rekor::log_entry(&client.http, &client.services.tlog, &logged_digest, &signature, &leaf).await?;
         if let Some(root) = &client.trusted_root {
-            sig_share_verify::tlog::verify_inclusion(&entry, root)
+            let now =
+                std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
+            sig_share_verify::tlog::verify_inclusion(&entry, root, now)
                 .map_err(|e| SignError::Untrusted { service: Service::TransparencyLog, detail: e.to_string() })?;
         }
         let log_index = entry.log_index;

@@ -90,7 +90,7 @@ async fn a_file_is_signed_into_a_bundle_every_part_of_which_checks_out() {
     // The log entry is proven into a checkpoint the trusted root's log signed; the stack's own
     // first entry is index 0.
     let entry = &back.verification_material.tlog_entries[0];
-    let inclusion = sig_share_verify::tlog::verify_inclusion(entry, &stack.trust.trusted_root).unwrap();
+    let inclusion = sig_share_verify::tlog::verify_inclusion(entry, &stack.trust.trusted_root, 0).unwrap();
     assert_eq!(inclusion.index, signed.log_index);
     assert!(signed.log_index >= 1);
     assert_eq!((entry.kind_version.kind.as_str(), entry.kind_version.version.as_str()), ("hashedrekord", "0.0.2"));
@@ -127,7 +127,7 @@ async fn an_in_toto_statement_is_signed_as_dsse_and_logged_by_its_pae() {
 
     // Logged as a hashedrekord over SHA-256(PAE).
     let entry = &signed.bundle.verification_material.tlog_entries[0];
-    sig_share_verify::tlog::verify_inclusion(entry, &stack.trust.trusted_root).unwrap();
+    sig_share_verify::tlog::verify_inclusion(entry, &stack.trust.trusted_root, 0).unwrap();
     let body: serde_json::Value = serde_json::from_slice(&entry.canonicalized_body).unwrap();
     let logged = &body["spec"]["hashedRekordV002"]["data"]["digest"];
     use base64::Engine;

@@ -415,6 +415,19 @@ mod tests {
     }
 
     #[test]
+    fn the_readme_example_parses_and_means_two_of_three() {
+        let readme = include_str!("../../../README.md");
+        let start = readme.find("# witness NAME VKEY URL").expect("the README shows a policy");
+        let end =
+            start + readme[start..].find("quorum three\n").expect("ending in its quorum") + "quorum three\n".len();
+        let p = Policy::parse(&readme[start..end]).unwrap();
+        assert_eq!(p.witnesses().len(), 3);
+        assert!(p.quorum_met(&[true, false, true]) && !p.quorum_met(&[false, false, true]));
+        // Its keys are the test witnesses' (seeds 1, 2, 3), so the example is a real one.
+        assert_eq!(p.witnesses()[1].key.vkey(), witness(2).cosigner_verifier().vkey());
+    }
+
+    #[test]
     fn quorum_none_requires_nothing() {
         let p = Policy::parse("quorum none\n").unwrap();
         assert!(!p.requires_witnesses());

@@ -712,6 +712,7 @@ mod tests {
             certificate_authorities: vec![],
             ctlogs: vec![],
             timestamp_authorities: vec![],
+            witnesses: None,
         };
         for input in [&b""[..], b"\x30", b"\x30\x00", b"\x30\x03\x02\x01\x00", b"\x30\x80\x00\x00", &[0xff; 40]] {
             assert!(matches!(verify_timestamp(input, b"x", &root), Err(TimestampError::Malformed(_))), "{input:?}");

@@ -55,6 +55,20 @@ pub enum InclusionError {
     /// No valid signature by the log's key.
     #[error("the checkpoint is not signed by the trusted log {0:?}: {1}")]
     Signature(String, String),
+    /// The trust config's witness policy covers this log, and the checkpoint's cosignatures do
+    /// not meet its quorum.
+    #[error("the checkpoint of {origin} is {summary}, short of the witness policy's quorum (missing: {})", .missing.join(", "))]
+    Unwitnessed {
+        /// The checkpoint's origin.
+        origin: String,
+        /// "witnessed by k of n".
+        summary: String,
+        /// The policy's names of the witnesses that did not cosign.
+        missing: Vec<String>,
+    },
+    /// A cosignature on the checkpoint by a policy witness's key is forged or dated ahead.
+    #[error("the checkpoint of {0} carries a bad cosignature: {1}")]
+    Cosignature(String, String),
     /// Proof and checkpoint disagree.
     #[error(
         "the inclusion proof is for size {proof_size} and another root than the checkpoint's (size {checkpoint_size})"
@@ -81,10 +95,17 @@ pub struct Inclusion {
     pub index: u64,
     /// The checkpoint's tree size.
     pub tree_size: u64,
+    /// "witnessed by k of n" when the trust config's witness policy covers the log.
+    pub witnessed: Option<String>,
 }
 
-/// Verifies that `entry` is in a log `root` trusts, under a checkpoint that log signed.
-pub fn verify_inclusion(entry: &TlogEntry, root: &TrustedRoot) -> Result<Inclusion, InclusionError> {
+/// How far ahead of the verifier's clock a witness's cosignature may be dated.
+pub const COSIGNATURE_SKEW_SECS: u64 = 3600;
+
+/// Verifies that `entry` is in a log `root` trusts, under a checkpoint that log signed and, when
+/// the root carries a witness policy covering the log, that its witnesses cosigned to the
+/// quorum by `now` (Unix seconds).
+pub fn verify_inclusion(entry: &TlogEntry, root: &TrustedRoot, now: i64) -> Result<Inclusion, InclusionError> {
     // The proof's index is the entry's position in its tree; the entry's own `logIndex` may
     // differ (Rekor v1 numbers entries across all its shards), so the proof's is what is proven.
     let proof = entry.inclusion_proof.as_ref().ok_or(InclusionError::NoProof)?;
@@ -96,6 +117,7 @@ pub fn verify_inclusion(entry: &TlogEntry, root: &TrustedRoot) -> Result<Inclusi
     let verifier = log_verifier(log, &checkpoint.origin, &note)?;
     note.verify(&[verifier.as_ref()])
         .map_err(|e| InclusionError::Signature(checkpoint.origin.clone(), e.to_string()))?;
+    let witnessed = witnessed(root, &checkpoint, note, now)?;
 
     let root_hash =
         to_hash(&proof.root_hash).ok_or_else(|| InclusionError::Proof("the root is not 32 bytes".into()))?;
@@ -118,7 +140,34 @@ pub fn verify_inclusion(entry: &TlogEntry, root: &TrustedRoot) -> Result<Inclusi
         origin: checkpoint.origin,
         index: proof.log_index,
         tree_size: proof.tree_size,
+        witnessed,
     })
+}
+
+/// The witness policy's verdict on a checkpoint whose log signature verified: `None` when the
+/// root has no policy for this log, "witnessed by k of n" when the quorum is met, an error
+/// naming the missing witnesses otherwise.
+pub fn witnessed(
+    root: &TrustedRoot,
+    checkpoint: &Checkpoint,
+    note: Note,
+    now: i64,
+) -> Result<Option<String>, InclusionError> {
+    let Some(policy) = root.witnesses.as_ref().filter(|p| p.covers(&checkpoint.origin)) else { return Ok(None) };
+    let signed = sig_share_tlog::SignedCheckpoint { checkpoint: checkpoint.clone(), note };
+    let now = u64::try_from(now).unwrap_or(0);
+    let w = policy
+        .policy()
+        .check(&signed, now, COSIGNATURE_SKEW_SECS)
+        .map_err(|e| InclusionError::Cosignature(checkpoint.origin.clone(), e.to_string()))?;
+    if !w.quorum_met {
+        return Err(InclusionError::Unwitnessed {
+            origin: checkpoint.origin.clone(),
+            summary: w.summary(),
+            missing: w.missing,
+        });
+    }
+    Ok(Some(w.summary()))
 }
 
 /// A checkpoint a trusted log signed.

@@ -55,6 +55,45 @@ pub struct TrustedRoot {
     /// Timestamp authorities.
     #[serde(default)]
     pub timestamp_authorities: Vec<Authority>,
+    /// sig-share's extension, never serialized: the witnesses whose quorum must cosign every
+    /// checkpoint of the logs they cover. sigstore's TrustedRoot has no field for it and
+    /// sigstore-python refuses unknown fields, so it travels as a C2SP tlog-policy file pinned
+    /// beside the trust config (see [`WitnessPolicy`]).
+    #[serde(skip)]
+    pub witnesses: Option<WitnessPolicy>,
+}
+
+/// A C2SP tlog-policy a verifier enforces: every checkpoint of a log it covers must carry
+/// cosignatures meeting its quorum. It covers the logs its `log` lines name (by origin), or
+/// every log when it names none.
+#[derive(Clone, Debug)]
+pub struct WitnessPolicy(std::sync::Arc<sig_share_tlog::policy::Policy>);
+
+impl PartialEq for WitnessPolicy {
+    fn eq(&self, other: &WitnessPolicy) -> bool {
+        self.0.text() == other.0.text()
+    }
+}
+
+impl Eq for WitnessPolicy {}
+
+impl WitnessPolicy {
+    /// Parses a tlog-policy file.
+    pub fn parse(text: &str) -> Result<WitnessPolicy, TrustConfigError> {
+        let policy = sig_share_tlog::policy::Policy::parse(text).map_err(|e| TrustConfigError(e.to_string()))?;
+        Ok(WitnessPolicy(std::sync::Arc::new(policy)))
+    }
+
+    /// The policy.
+    pub fn policy(&self) -> &sig_share_tlog::policy::Policy {
+        &self.0
+    }
+
+    /// Whether checkpoints of the log with this origin must meet the quorum.
+    pub fn covers(&self, origin: &str) -> bool {
+        let logs = self.0.logs();
+        logs.is_empty() || logs.iter().any(|l| sig_share_tlog::NoteVerifier::name(&l.key) == origin)
+    }
 }
 
 /// `TransparencyLogInstance`.

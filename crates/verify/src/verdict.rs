@@ -190,6 +190,8 @@ pub struct LogEvidence {
     pub origin: String,
     /// The entry's kind and version.
     pub kind: String,
+    /// "witnessed by k of n" when the trust config's witness policy covers the log.
+    pub witnessed: Option<String>,
 }
 
 /// Everything a successful verification established.
@@ -372,23 +374,30 @@ fn verify_with(
         let log = tlog::find_log(root, &e.log_id.key_id)?;
         let evidence = match &e.inclusion_proof {
             Some(_) => {
-                let inc = tlog::verify_inclusion(e, root)?;
+                let inc = tlog::verify_inclusion(e, root, now)?;
                 LogEvidence {
                     log_url: inc.log_url,
                     index: inc.index,
                     tree_size: inc.tree_size,
                     origin: inc.origin,
                     kind,
+                    witnessed: inc.witnessed,
                 }
             }
-            // v0.1 bundles may rest on the promise alone (checked above).
-            None if version == BundleVersion::V0_1 => LogEvidence {
-                log_url: log.base_url.clone(),
-                index: e.log_index,
-                tree_size: 0,
-                origin: String::new(),
-                kind,
-            },
+            // v0.1 bundles may rest on the promise alone (checked above), unless a witness
+            // policy covers every log: a promise carries no checkpoint to count cosignatures on.
+            None if version == BundleVersion::V0_1
+                && !root.witnesses.as_ref().is_some_and(|p| p.policy().logs().is_empty()) =>
+            {
+                LogEvidence {
+                    log_url: log.base_url.clone(),
+                    index: e.log_index,
+                    tree_size: 0,
+                    origin: String::new(),
+                    kind,
+                    witnessed: None,
+                }
+            }
             None => return Err(InclusionError::NoProof.into()),
         };
         for t in stamped.iter().chain(&promised) {

@@ -175,6 +175,7 @@ mod own_ca {
             issuers: sig_share_ca::Config { issuers: vec![] },
             oidc_url: None,
             ca_key: None,
+            witnesses: None,
         };
         let stack = Stack::open(&options).unwrap();
         stack.run_sequencers();
@@ -368,6 +369,7 @@ mod profile_and_chain {
                 }],
                 ctlogs: vec![],
                 timestamp_authorities: vec![],
+                witnesses: None,
             }
         }
     }

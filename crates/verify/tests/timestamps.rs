@@ -87,6 +87,7 @@ fn root_with(authorities: Vec<Authority>) -> TrustedRoot {
         certificate_authorities: vec![],
         ctlogs: vec![],
         timestamp_authorities: authorities,
+        witnesses: None,
     }
 }
 

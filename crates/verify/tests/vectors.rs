@@ -167,7 +167,7 @@ fn rekor_v2_inclusion_and_checkpoints_as_the_conformance_suite_judges_them() {
         let bundle = Bundle::from_json(&fs::read(case.join("bundle.sigstore.json")).unwrap())
             .unwrap_or_else(|e| panic!("{name}: {e}"));
         let entry = &bundle.verification_material.tlog_entries[0];
-        let result = verify_inclusion(entry, &root);
+        let result = verify_inclusion(entry, &root, 0);
         // The checkpoint alone, as the log explorer checks the one a log serves.
         let checkpoint = entry
             .inclusion_proof
@@ -221,7 +221,7 @@ fn rekor_v1_inclusion_and_ecdsa_checkpoints_against_public_good() {
         "happy-path-intoto-in-dsse-v3",
     ] {
         let e = entry(case);
-        let inclusion = verify_inclusion(&e, &root).unwrap_or_else(|err| panic!("{case}: {err}"));
+        let inclusion = verify_inclusion(&e, &root, 0).unwrap_or_else(|err| panic!("{case}: {err}"));
         assert!(inclusion.origin.starts_with("rekor.sigstore.dev - "), "{case}: {}", inclusion.origin);
         // Rekor v1 numbers entries across its shards; the proof is for the index in this shard.
         assert_eq!(inclusion.index, e.inclusion_proof.as_ref().unwrap().log_index, "{case}");
@@ -232,7 +232,7 @@ fn rekor_v1_inclusion_and_ecdsa_checkpoints_against_public_good() {
         "inclusion-proof-corrupted-hash_fail",
         "checkpoint-bad-keyhint_fail",
     ] {
-        assert!(verify_inclusion(&entry(case), &root).is_err(), "{case} must be refused");
+        assert!(verify_inclusion(&entry(case), &root, 0).is_err(), "{case} must be refused");
     }
 }
 

@@ -24,11 +24,18 @@ pub struct Verifier {
 #[wasm_bindgen]
 impl Verifier {
     /// A verifier trusting the deployment's ClientTrustConfig (JSON) and, beyond its own CA and
-    /// TSA roots, the C2PA trust anchors in `c2pa_anchors_pem` (may be empty).
+    /// TSA roots, the C2PA trust anchors in `c2pa_anchors_pem` (may be empty). With a
+    /// `witness_policy` (the C2SP tlog-policy the deployment publishes; empty for none), every
+    /// log checkpoint a verdict relies on must carry its quorum of witness cosignatures.
     #[wasm_bindgen(constructor)]
-    pub fn new(trust_config_json: &str, c2pa_anchors_pem: &str) -> Result<Verifier, JsError> {
-        let config = ClientTrustConfig::from_json(trust_config_json)
+    pub fn new(trust_config_json: &str, c2pa_anchors_pem: &str, witness_policy: &str) -> Result<Verifier, JsError> {
+        let mut config = ClientTrustConfig::from_json(trust_config_json)
             .map_err(|e| JsError::new(&format!("the trust config: {e}")))?;
+        if !witness_policy.trim().is_empty() {
+            let policy = sig_share_verify::trust::WitnessPolicy::parse(witness_policy)
+                .map_err(|e| JsError::new(&format!("the witness policy: {e}")))?;
+            config.trusted_root.witnesses = Some(policy);
+        }
         let mut anchors = Anchors::from_root(&config.trusted_root);
         if !c2pa_anchors_pem.trim().is_empty() {
             // The CLI's rule (crates/cli/src/media_cmd.rs): the one lenient PEM reader, then

@@ -62,6 +62,7 @@ pub async fn start() -> TestStack {
         issuers: issuers.clone(),
         oidc_url: Some(issuer.clone()),
         ca_key: None,
+        witnesses: None,
     };
     let stack = Stack::open(&options).unwrap();
     stack.run_sequencers();
