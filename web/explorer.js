@@ -37,7 +37,7 @@ function describe(checked) {
 async function showCheckpoint() {
   const v = await verifier;
   const text = await fetch("/api/v2/checkpoint").then((r) => r.text());
-  const c = JSON.parse(v.check_checkpoint(text));
+  const c = JSON.parse(v.check_checkpoint(text, now()));
   const facts = $("checkpoint");
   facts.replaceChildren();
   const fact = (k, val) => {
@@ -55,8 +55,9 @@ async function showCheckpoint() {
   fact("Log", c.origin);
   fact("Entries", c.size);
   fact("Root hash", c.root);
+  fact("Witnesses", c.witnessed ?? "none required by this deployment");
   $("checkpoint-signatures").replaceChildren(
-    ...c.signatures.map((s) => item(`signed by ${s.name} (key ${s.key_id})${s.trusted ? ": the log's key, verified" : ": another signer, not checked"}`, s.trusted)),
+    ...c.signatures.map((s) => item(`signed by ${s.name} (key ${s.key_id})${s.trusted ? ": the log's key, verified" : c.witnessed ? ": a cosignature, counted above if its witness is in the policy" : ": another signer, not checked"}`, s.trusted)),
   );
 }
 

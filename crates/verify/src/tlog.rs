@@ -181,11 +181,14 @@ pub struct CheckedCheckpoint {
     /// Every signature on the note: the signer's name and key ID, and whether it is the
     /// trusted log's own (verified) key; others (witnesses) are listed, not checked.
     pub signatures: Vec<(String, u32, bool)>,
+    /// "witnessed by k of n" when the root's witness policy covers the log.
+    pub witnessed: Option<String>,
 }
 
 /// Verifies a checkpoint (a signed note, as a log serves it) against the logs `root` trusts:
-/// one of them must have signed it.
-pub fn verify_checkpoint(text: &str, root: &TrustedRoot) -> Result<CheckedCheckpoint, InclusionError> {
+/// one of them must have signed it, and its witnesses to the quorum when the root's witness
+/// policy covers that log (at `now`, Unix seconds).
+pub fn verify_checkpoint(text: &str, root: &TrustedRoot, now: i64) -> Result<CheckedCheckpoint, InclusionError> {
     let note = Note::parse(text.as_bytes()).map_err(|e| InclusionError::Checkpoint(e.to_string()))?;
     let checkpoint = Checkpoint::parse(note.text()).map_err(|e| InclusionError::Checkpoint(e.to_string()))?;
     for log in &root.tlogs {
@@ -196,12 +199,14 @@ pub fn verify_checkpoint(text: &str, root: &TrustedRoot) -> Result<CheckedCheckp
                 .iter()
                 .map(|s| (s.name.clone(), s.key_id, s.key_id == verifier.key_id() && s.name == verifier.name()))
                 .collect();
+            let witnessed = witnessed(root, &checkpoint, note, now)?;
             return Ok(CheckedCheckpoint {
                 log_url: log.base_url.clone(),
                 origin: checkpoint.origin,
                 size: checkpoint.size,
                 root: checkpoint.root,
                 signatures,
+                witnessed,
             });
         }
     }

@@ -77,15 +77,17 @@ impl Verifier {
 #[wasm_bindgen]
 impl Verifier {
     /// Checks a checkpoint as the log serves it: `{verified, origin, size, root, log_url,
-    /// signatures: [{name, key_id, trusted}]}`, or `{verified: false, reason}`.
-    pub fn check_checkpoint(&self, text: &str) -> String {
-        match sig_share_verify::tlog::verify_checkpoint(text, &self.root) {
+    /// signatures: [{name, key_id, trusted}], witnessed}` (`witnessed`: "witnessed by k of n",
+    /// or null without a witness policy), or `{verified: false, reason}` at `now` (Unix seconds).
+    pub fn check_checkpoint(&self, text: &str, now: f64) -> String {
+        match sig_share_verify::tlog::verify_checkpoint(text, &self.root, now as i64) {
             Ok(c) => serde_json::json!({
                 "verified": true,
                 "origin": c.origin,
                 "size": c.size,
                 "root": hex::encode(c.root.0),
                 "log_url": c.log_url,
+                "witnessed": c.witnessed,
                 "signatures": c.signatures.iter().map(|(name, key_id, trusted)| serde_json::json!({
                     "name": name, "key_id": format!("{key_id:08x}"), "trusted": trusted,
                 })).collect::<Vec<_>>(),
