@@ -94,7 +94,7 @@ impl Default for StackLimitArgs {
 }
 
 /// A byte count: digits, then optionally B, KiB, MiB, GiB or TiB.
-fn parse_bytes(s: &str) -> Result<u64, String> {
+pub(crate) fn parse_bytes(s: &str) -> Result<u64, String> {
     let s = s.trim();
     let split = s.find(|c: char| !c.is_ascii_digit() && c != '_').unwrap_or(s.len());
     let (digits, unit) = s.split_at(split);

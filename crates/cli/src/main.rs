@@ -28,6 +28,7 @@ mod serve_cmd;
 mod sign_cmd;
 mod trust_cmd;
 mod verify_cmd;
+mod witness_cmd;
 mod witness_policy_args;
 
 /// Keyless signing and a public, append-only transparency log for photos, video and audio.
@@ -84,6 +85,10 @@ enum Command {
     Verify(verify_cmd::VerifyArgs),
     /// The sigstore-conformance verification verb: verify FILE (or sha256:HEX) against a bundle.
     VerifyBundle(verify_cmd::VerifyBundleArgs),
+    /// Run a witness: cosign transparency logs' checkpoints (C2SP tlog-witness), each only if
+    /// consistent with every one cosigned before; list the evidence of misbehaviour it kept.
+    #[command(subcommand)]
+    Witness(witness_cmd::WitnessCommand),
     /// Print an identity token from a development identity provider (`serve --dev`), logging
     /// in as anyone without a browser: for scripts and benchmarks. Development only.
     DevToken(dev::DevTokenArgs),
@@ -118,6 +123,7 @@ fn main() -> ExitCode {
         Command::Lookup(args) => lookup_cmd::run(args),
         Command::VerifyBundle(args) => verify_cmd::run_conformance(args),
         Command::DevToken(args) => dev::token(args),
+        Command::Witness(cmd) => witness_cmd::run(cmd),
     };
     match result {
         Ok(code) => code,

@@ -17,6 +17,7 @@
 //! (issue 14) leave of its throughput.
 
 mod ca;
+mod witness;
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -98,6 +99,14 @@ struct Args {
     /// reopened whenever the server closes one.
     #[arg(long, default_value_t = 0)]
     flood_slow_headers: usize,
+    /// With --target witness: how many logs advance at once (hammer.example/log/<i>, keys
+    /// derived from i). --vkey is then the witness's, to check a sample of cosignatures.
+    #[arg(long, default_value_t = 1000)]
+    origins: usize,
+    /// With --target witness: write the `logs/v0` list of the --origins logs to FILE (for the
+    /// witness's --log-list) and exit.
+    #[arg(long, value_name = "FILE")]
+    write_log_list: Option<std::path::PathBuf>,
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
@@ -109,6 +118,8 @@ enum Target {
     Log,
     /// `POST /api/v2/signingCert`.
     Ca,
+    /// `POST /add-checkpoint` of a `sig-share witness serve` (see --origins, --write-log-list).
+    Witness,
 }
 
 impl Target {
@@ -116,6 +127,7 @@ impl Target {
         match self {
             Target::Log => "/api/v2/log/entries",
             Target::Ca => "/api/v2/signingCert",
+            Target::Witness => "/add-checkpoint",
         }
     }
 }
@@ -164,6 +176,9 @@ fn main() -> anyhow::Result<()> {
     if !args.url.starts_with("http://") {
         bail!("--url must be http:// (the hammer speaks plain HTTP/1.1)");
     }
+    if args.target == Target::Witness {
+        return witness::main(&args);
+    }
     // Open loop needs rate × time entries (plus slack for the backlog of a slow start).
     let rate = if args.rate > 0 { args.rate + args.rate / 10 } else { args.max_rate };
     let total = rate * (args.duration + args.warmup).as_secs().max(1) as usize;
@@ -179,6 +194,7 @@ fn main() -> anyhow::Result<()> {
             let (requests, checker) = rt.block_on(ca::prepare(&args.url, total, args.keys))?;
             (requests, Some(Arc::new(checker)))
         }
+        Target::Witness => unreachable!("handled above"),
     };
     eprintln!("prepared in {:.1} s", started.elapsed().as_secs_f64());
     let report = rt.block_on(run(&args, Arc::new(requests), checker))?;
