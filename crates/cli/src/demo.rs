@@ -13,7 +13,6 @@ use clap::Args;
 use serde_json::json;
 use sig_share_sign::token::IdentityToken;
 use sig_share_sign::{Services, SigningClient};
-use sig_share_verify::ClientTrustConfig;
 use sig_share_verify::policy::{Matcher, Policy};
 use sig_share_verify::time::format_rfc3339;
 use sig_share_verify::verdict::{Signer, TimeSource};
@@ -84,6 +83,7 @@ async fn demo(dir: &Path, args: &DemoArgs) -> anyhow::Result<ExitCode> {
         web_pkg: None,
         limits: Default::default(),
         witnesses: Default::default(),
+        no_dev_witness: false,
     };
     let started = crate::serve_cmd::start(&serve).await?;
     let url = started.public_url.clone();
@@ -116,9 +116,8 @@ async fn sign_and_verify(
     trust_path: &Path,
     args: &DemoArgs,
 ) -> anyhow::Result<serde_json::Value> {
-    let trust_text =
-        std::fs::read_to_string(trust_path).with_context(|| format!("reading {}", trust_path.display()))?;
-    let trust = ClientTrustConfig::from_json(&trust_text)?;
+    // As a user's pinned trust: the stack's witness policy beside it applies.
+    let trust = crate::sign_cmd::read_trust_config(trust_path)?;
 
     // 1. Log in: the development provider's device flow, approved by the demo itself.
     let t = Instant::now();
@@ -174,8 +173,11 @@ async fn sign_and_verify(
         say(
             args.json,
             format!(
-                "  in {} at index {}, proven up to a signed checkpoint of size {}",
-                e.log_url, e.index, e.tree_size
+                "  in {} at index {}, proven up to a signed checkpoint of size {}{}",
+                e.log_url,
+                e.index,
+                e.tree_size,
+                e.witnessed.as_ref().map(|w| format!(", {w}")).unwrap_or_default()
             ),
         );
     }

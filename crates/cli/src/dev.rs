@@ -29,6 +29,43 @@ pub fn mount(router: Router, public_url: &str, data: &Path, codes_per_client: u3
     Ok(sig_share_dev_idp::mount(router, Arc::new(idp)))
 }
 
+/// A witness of the development stack's own, for `serve --dev` without `--witness-policy`: in
+/// this process, on a loopback port of its own, its key and state in `DATA/witness`, cosigning
+/// the stack's transparency log. The log then publishes only checkpoints it cosigned, and
+/// verifiers that pin the stack require its cosignature ("witnessed by 1 of 1"), so development
+/// runs the path a real deployment runs. The returned task serves it; abort it to stop.
+pub async fn witness(
+    data: &Path,
+    public_url: &str,
+    timeout: std::time::Duration,
+) -> anyhow::Result<(Arc<sig_share_log::witnessing::Witnesses>, tokio::task::JoinHandle<()>)> {
+    let host = sig_share_server::stack::host_of(public_url).map_err(anyhow::Error::msg)?;
+    let log_key = sig_share_log::embedded::DataDir::new(data.join("tlog")).signer(&host).map_err(anyhow::Error::msg)?;
+    let dir = data.join("witness");
+    let key = sig_share_witness::key::load_or_create(&dir, None, &format!("{host}/dev-witness"))
+        .with_context(|| format!("the development witness's key in {}", dir.display()))?;
+    let mut logs = sig_share_witness::Logs::new();
+    logs.add_vkey(&log_key.verifier().vkey())?;
+    let vkey = key.verifier.vkey();
+    let witness = sig_share_witness::Witness::open(&dir, logs, key.signer, Default::default())
+        .with_context(|| format!("opening the development witness in {}", dir.display()))?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.context("a port for the development witness")?;
+    let url = format!("http://{}", listener.local_addr()?);
+    let router = sig_share_witness::http::router(witness, Default::default());
+    let limits = sig_share_server::serve::Limits::DEFAULT;
+    let served_url = url.clone();
+    let task = tokio::spawn(async move {
+        let served = crate::listen::serve(listener, router, &served_url, &limits, std::future::pending()).await;
+        if let Err(e) = served {
+            tracing::error!(error = %e, "the development witness stopped");
+        }
+    });
+    let policy =
+        sig_share_tlog::policy::Policy::parse(&format!("witness dev-witness {vkey} {url}\nquorum dev-witness\n"))?;
+    let witnesses = sig_share_log::witnessing::Witnesses::new(policy, timeout).map_err(anyhow::Error::msg)?;
+    Ok((Arc::new(witnesses), task))
+}
+
 /// Log in to a development identity provider non-interactively.
 #[derive(clap::Args, Debug)]
 pub struct DevTokenArgs {

@@ -46,6 +46,10 @@ pub struct ServeArgs {
     pub limits: crate::limits_args::StackLimitArgs,
     #[command(flatten)]
     pub witnesses: crate::witness_policy_args::WitnessPolicyArgs,
+    /// With --dev, run without the development witness that otherwise cosigns every checkpoint
+    /// (its key and state in DATA/witness, on a loopback port of its own).
+    #[arg(long, requires = "dev", conflicts_with = "witness_policy")]
+    pub no_dev_witness: bool,
 }
 
 /// The device enrollment to serve: the operator's secret from its file, or with `--dev` one
@@ -139,6 +143,16 @@ pub async fn start(args: &ServeArgs) -> anyhow::Result<Started> {
         Some(uri) => Some(crate::ca_cmd::open_token_key(uri, "the CA key (--ca-key)")?),
         None => None,
     };
+    let mut dev_tasks = Vec::new();
+    let witnesses = match args.witnesses.witnesses()? {
+        Some(w) => Some(w),
+        None if args.dev && !args.no_dev_witness => {
+            let (w, task) = crate::dev::witness(&args.at.data, &public_url, args.witnesses.witness_timeout).await?;
+            dev_tasks.push(task);
+            Some(w)
+        }
+        None => None,
+    };
     let options = Options {
         data: args.at.data.clone(),
         public_url: public_url.clone(),
@@ -146,7 +160,7 @@ pub async fn start(args: &ServeArgs) -> anyhow::Result<Started> {
         issuers: config.clone(),
         oidc_url,
         ca_key,
-        witnesses: args.witnesses.witnesses()?,
+        witnesses,
     };
     let stack = Stack::open(&options).map_err(anyhow::Error::msg)?;
     let devices = device_enrollment(args, &public_url)?;
@@ -157,7 +171,8 @@ pub async fn start(args: &ServeArgs) -> anyhow::Result<Started> {
         router = crate::dev::mount(router, &public_url, &args.at.data, args.limits.dev_idp_codes_per_client)?;
     }
     let listener = args.at.bind().await?;
-    let tasks = stack.run_sequencers();
+    let mut tasks = stack.run_sequencers();
+    tasks.extend(dev_tasks);
     stack.log_genesis().await?;
     Ok(Started { stack, public_url, router, listener, limits, tasks })
 }

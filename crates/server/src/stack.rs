@@ -7,6 +7,7 @@
 //!   ca/ca.key, ca.pem     the CA's key (PKCS#8, 0600) and its self-signed root
 //!   tsa/tsa.key, tsa.pem  the TSA's key and chain (leaf, root; the root key is not kept)
 //!   trust-config.json     the ClientTrustConfig this server publishes
+//!   trust-config.witness-policy  with --witness-policy: the C2SP tlog-policy verifiers require
 //! ```
 //!
 //! Routes, all at the public URL's root because sigstore-python joins `/api/v2/signingCert` onto
@@ -160,6 +161,19 @@ impl Stack {
         let text = serde_json::to_string_pretty(&trust_config).map_err(|e| e.to_string())? + "\n";
         let path = options.data.join("trust-config.json");
         fs::write(&path, text).map_err(|e| format!("writing {}: {e}", path.display()))?;
+        // The witness policy beside it, where `trust pin` puts it: a verifier given this trust
+        // config requires the same quorum the log does. Without witnesses, none is left there.
+        let policy_path = options.data.join("trust-config.witness-policy");
+        match tlog.config().witnesses.as_ref() {
+            Some(w) => fs::write(&policy_path, w.verifier_policy(&tlog.vkey()))
+                .map_err(|e| format!("writing {}: {e}", policy_path.display()))?,
+            None => match fs::remove_file(&policy_path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(format!("removing {}: {e}", policy_path.display()));
+                }
+                _ => {}
+            },
+        }
         Ok(Stack { tlog, ct, ca, tsa, trust_config, data: options.data.clone() })
     }
 

@@ -26,7 +26,7 @@ pub fn sig_share(args: &[&str]) -> (i32, String, String) {
 }
 
 /// The server process; dropping it kills and reaps it.
-pub struct Server(Child);
+pub struct Server(pub Child);
 
 impl Drop for Server {
     fn drop(&mut self) {

@@ -16,8 +16,15 @@ pub struct Stack {
 
 impl Stack {
     pub async fn start(dir: &Path) -> Stack {
+        Stack::start_with(dir, &[]).await
+    }
+
+    /// [`Stack::start`] with more arguments for `serve --dev`, in `dir`'s `data` (kept across
+    /// restarts).
+    pub async fn start_with(dir: &Path, extra: &[&str]) -> Stack {
         let data = dir.join("data");
-        let (server, url) = super::serve(&data, &["--dev"], &[]).await;
+        let args: Vec<&str> = ["--dev"].into_iter().chain(extra.iter().copied()).collect();
+        let (server, url) = super::serve(&data, &args, &[]).await;
         Stack { _server: server, url, trust: data.join("trust-config.json") }
     }
 
