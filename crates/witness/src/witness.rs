@@ -436,19 +436,16 @@ pub fn qpd_rate(qpd: f64) -> Option<Rate> {
 impl PerLog {
     fn new(logs: &Logs, default: Limit) -> PerLog {
         let mut limiters = Vec::new();
-        let mut by_rate: HashMap<Option<(u32, Duration)>, usize> = HashMap::new();
+        let mut by_rate: HashMap<(u32, Duration), usize> = HashMap::new();
         let mut of = HashMap::new();
         for log in logs.iter() {
-            let limit = match log.qpd {
-                Some(q) => Limit(qpd_rate(q)),
-                None => default,
+            let rate = match log.qpd {
+                Some(q) => qpd_rate(q),
+                None => default.0,
             };
-            if limit.0.is_none() {
-                continue;
-            }
-            let key = limit.0.map(|r| (r.count.get(), r.per));
-            let i = *by_rate.entry(key).or_insert_with(|| {
-                limiters.push(Limiter::new("add_checkpoint_per_log", limit));
+            let Some(rate) = rate else { continue };
+            let i = *by_rate.entry((rate.count.get(), rate.per)).or_insert_with(|| {
+                limiters.push(Limiter::new("add_checkpoint_per_log", rate.into()));
                 limiters.len() - 1
             });
             of.insert(log.origin.clone(), i);
