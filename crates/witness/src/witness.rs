@@ -473,8 +473,22 @@ struct Writer {
     max_batch: usize,
 }
 
+/// Marks the witness failed if the writer thread dies by a panic: it then answers 503 and its
+/// health says so, rather than look alive with no one deciding.
+struct FailOnPanic(Arc<AtomicBool>);
+
+impl Drop for FailOnPanic {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            tracing::error!("the witness's writer stopped by a panic: refusing every request from now on");
+            self.0.store(true, Ordering::Relaxed);
+        }
+    }
+}
+
 impl Writer {
     fn run(mut self) {
+        let _guard = FailOnPanic(self.failed.clone());
         let mut batch = Vec::with_capacity(self.max_batch);
         while let Some(first) = self.rx.blocking_recv() {
             batch.push(first);
