@@ -659,6 +659,8 @@ mod tests {
         assert!(matches!(decide(rec, 5, &[h(4), h(5)], 7, h(3)), Decision::BadProof(_)));
         // The empty tree recorded: like never cosigned.
         assert_eq!(decide(Some((0, Hash::empty())), 0, &[], 3, h(1)), Decision::Cosign { changed: true });
+        assert!(matches!(decide(Some((0, Hash::empty())), 0, &[h(2)], 3, h(1)), Decision::BadProof(_)));
+        assert_eq!(decide(Some((0, Hash::empty())), 0, &[], 0, Hash::empty()), Decision::Cosign { changed: false });
     }
 
     #[test]
