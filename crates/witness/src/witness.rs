@@ -131,6 +131,8 @@ pub enum Decision {
 /// The stateless checks (`old` ≤ `size`, the empty tree's root) come before.
 pub fn decide(recorded: Option<(u64, Hash)>, old: u64, proof: &[Hash], size: u64, root: Hash) -> Decision {
     let rsize = recorded.map_or(0, |r| r.0);
+    // The spec compares `old` with 0 for an origin never cosigned, too; transparency-dev/witness
+    // cosigns an origin's first checkpoint whatever `old` says. We follow the spec.
     if old != rsize {
         return Decision::Stale(rsize);
     }
@@ -341,6 +343,7 @@ impl Witness {
         let req = AddCheckpoint::parse(body).map_err(|e| bad("the request body", &e))?;
         let note = Note::parse(&req.checkpoint).map_err(|e| bad("the checkpoint note", &e))?;
         let cp = Checkpoint::parse(note.text()).map_err(|e| bad("the checkpoint", &e))?;
+        // 404 as the spec says (Sunlight's witness and litewitness answer 403 here).
         let log = self.inner.logs.get(&cp.origin).ok_or_else(|| {
             Answer::UnknownOrigin(format!("this witness does not know the log {:?}", clip(&cp.origin)))
         })?;
