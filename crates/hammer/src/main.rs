@@ -176,9 +176,6 @@ fn main() -> anyhow::Result<()> {
     if !args.url.starts_with("http://") {
         bail!("--url must be http:// (the hammer speaks plain HTTP/1.1)");
     }
-    if args.target == Target::Witness {
-        return witness::main(&args);
-    }
     // Open loop needs rate × time entries (plus slack for the backlog of a slow start).
     let rate = if args.rate > 0 { args.rate + args.rate / 10 } else { args.max_rate };
     let total = rate * (args.duration + args.warmup).as_secs().max(1) as usize;
@@ -194,7 +191,8 @@ fn main() -> anyhow::Result<()> {
             let (requests, checker) = rt.block_on(ca::prepare(&args.url, total, args.keys))?;
             (requests, Some(Arc::new(checker)))
         }
-        Target::Witness => unreachable!("handled above"),
+        // Its own preparation, clients and report.
+        Target::Witness => return witness::main(&args),
     };
     eprintln!("prepared in {:.1} s", started.elapsed().as_secs_f64());
     let report = rt.block_on(run(&args, Arc::new(requests), checker))?;

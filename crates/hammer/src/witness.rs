@@ -5,8 +5,10 @@
 //! them beforehand (`--write-log-list FILE` writes the `logs/v0` list and exits). Each log's tree
 //! grows one leaf per request; every request is prepared (checkpoint signed, consistency proof
 //! built) before the clock starts. Each client drives its logs one request at a time (a log asks
-//! again only once answered, as a log does), so the load is closed loop. A 409 (the witness holds
-//! another size, e.g. from an earlier run) makes the client jump to the request from that size.
+//! again only once answered, as a log does): closed loop, or with `--rate R` open loop, the
+//! requests of all logs due at an even R per second in all and each latency counted from when its
+//! request was due. A 409 (the witness holds another size, e.g. from an earlier run) makes the
+//! client jump to the request from that size.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -126,6 +128,8 @@ struct Report {
     url: String,
     origins: usize,
     clients: usize,
+    /// Requests per second offered in all (open loop); 0 for closed loop.
+    target_rate: usize,
     measured_seconds: f64,
     cosigned: usize,
     cosigned_per_second: f64,
@@ -157,7 +161,8 @@ pub fn main(args: &Args) -> anyhow::Result<()> {
         }
         None => None,
     };
-    let total = args.max_rate * (args.duration + args.warmup).as_secs().max(1) as usize;
+    let rate = if args.rate > 0 { args.rate + args.rate / 10 } else { args.max_rate };
+    let total = rate * (args.duration + args.warmup).as_secs().max(1) as usize;
     let steps = total.div_ceil(origins) + 1;
     eprintln!("preparing {steps} add-checkpoint requests for each of {origins} logs before the run…");
     let started = Instant::now();
@@ -188,6 +193,7 @@ async fn run(args: &Args, logs: Arc<Vec<LogSteps>>, witness: Option<Arc<Ed25519V
         })
     };
     let verify_every = args.verify_every.max(1);
+    let rate = args.rate;
     let mut workers = Vec::with_capacity(clients);
     for w in 0..clients {
         let (logs, witness, authority) = (logs.clone(), witness.clone(), authority.clone());
@@ -197,7 +203,8 @@ async fn run(args: &Args, logs: Arc<Vec<LogSteps>>, witness: Option<Arc<Ed25519V
             tokio::time::sleep(delay).await;
             let at = Endpoint { authority: &authority, server, from };
             let mine: Vec<usize> = (w..logs.len()).step_by(clients).collect();
-            worker(&at, &logs, &mine, start, end, verify_every, witness.as_deref()).await
+            let pace = Pace { start, end, rate };
+            worker(&at, &logs, &mine, pace, verify_every, witness.as_deref()).await
         }));
     }
     let mut samples = Vec::new();
@@ -236,6 +243,7 @@ async fn run(args: &Args, logs: Arc<Vec<LogSteps>>, witness: Option<Arc<Ed25519V
         url: args.url.clone(),
         origins: logs.len(),
         clients,
+        target_rate: args.rate,
         measured_seconds: window,
         cosigned: latencies.len(),
         cosigned_per_second: latencies.len() as f64 / window,
@@ -254,13 +262,30 @@ async fn run(args: &Args, logs: Arc<Vec<LogSteps>>, witness: Option<Arc<Ed25519V
     })
 }
 
-/// One client: its logs in turn, each sending its next request once the last is answered.
+/// When requests are sent: as soon as answered (`rate` 0), or due at an even `rate` per second.
+#[derive(Clone, Copy)]
+struct Pace {
+    start: Instant,
+    end: Instant,
+    rate: usize,
+}
+
+impl Pace {
+    /// When the `k`-th request of log `log` of `logs` is due, in open loop: the logs take turns,
+    /// so request `k * logs + log` of the whole run.
+    fn due(&self, k: usize, log: usize, logs: usize) -> Instant {
+        let i = (k * logs + log) as u64;
+        self.start + Duration::from_nanos(i.saturating_mul(1_000_000_000) / self.rate.max(1) as u64)
+    }
+}
+
+/// One client: its logs in turn, each sending its next request once the last is answered (and,
+/// in open loop, once it is due).
 async fn worker(
     at: &Endpoint<'_>,
     logs: &[LogSteps],
     mine: &[usize],
-    start: Instant,
-    end: Instant,
+    pace: Pace,
     verify_every: usize,
     witness: Option<&Ed25519Verifier>,
 ) -> (Vec<Sample>, usize, usize, bool) {
@@ -268,6 +293,9 @@ async fn worker(
     let (mut verified, mut failed, mut n) = (0, 0, 0usize);
     // The next request of each of my logs.
     let mut next: Vec<usize> = vec![0; mine.len()];
+    // Requests each of my logs has sent (the open loop's schedule).
+    let mut sent_count: Vec<usize> = vec![0; mine.len()];
+    let (start, end) = (pace.start, pace.end);
     let mut conn = None;
     let mut turn = 0;
     while Instant::now() < end {
@@ -275,6 +303,17 @@ async fn worker(
         turn += 1;
         let steps = &logs[mine[j]];
         let Some(body) = steps.bodies.get(next[j]) else { return (samples, verified, failed, true) };
+        let due = if pace.rate > 0 {
+            let due = pace.due(sent_count[j], mine[j], logs.len());
+            if due >= end {
+                break;
+            }
+            tokio::time::sleep_until(due.into()).await;
+            due
+        } else {
+            Instant::now()
+        };
+        sent_count[j] += 1;
         if conn.is_none() {
             conn = connect(at).await.ok();
             if conn.is_none() {
@@ -288,7 +327,6 @@ async fn worker(
             .header("host", at.authority)
             .body(Full::new(body.clone()))
             .expect("request");
-        let sent = Instant::now();
         let (status, answer) = match sender.send_request(req).await {
             Ok(resp) => {
                 let status = resp.status().as_u16();
@@ -325,7 +363,7 @@ async fn worker(
         }
         samples.push(Sample {
             done_ms: start.elapsed().as_millis() as u32,
-            latency_us: sent.elapsed().as_micros() as u32,
+            latency_us: due.elapsed().as_micros() as u32,
             status,
         });
     }
@@ -333,8 +371,9 @@ async fn worker(
 }
 
 fn print_report(r: &Report) {
+    let mode = if r.target_rate > 0 { format!("open loop at {}/s", r.target_rate) } else { "closed loop".into() };
     println!(
-        "hammer: {} logs over {} clients against {} (closed loop), {:.0} s measured",
+        "hammer: {} logs over {} clients against {} ({mode}), {:.0} s measured",
         r.origins, r.clients, r.url, r.measured_seconds
     );
     println!(
@@ -375,6 +414,15 @@ mod tests {
             let (ra, rb) = (root(&levels, a).unwrap(), root(&levels, b).unwrap());
             verify_consistency(a, b, &ra, &rb, &p).unwrap();
         }
+    }
+
+    #[test]
+    fn open_loop_spreads_the_logs_turns_evenly() {
+        let start = Instant::now();
+        let pace = Pace { start, end: start + Duration::from_secs(9), rate: 1000 };
+        assert_eq!(pace.due(0, 0, 10), start);
+        assert_eq!(pace.due(2, 5, 10) - start, Duration::from_millis(25));
+        assert_eq!(pace.due(3, 0, 10) - pace.due(2, 9, 10), Duration::from_millis(1));
     }
 
     #[test]

@@ -131,6 +131,8 @@ pub enum Decision {
 /// The stateless checks (`old` ≤ `size`, the empty tree's root) come before.
 pub fn decide(recorded: Option<(u64, Hash)>, old: u64, proof: &[Hash], size: u64, root: Hash) -> Decision {
     let rsize = recorded.map_or(0, |r| r.0);
+    // The spec compares `old` with 0 for an origin never cosigned, too; transparency-dev/witness
+    // cosigns an origin's first checkpoint whatever `old` says. We follow the spec.
     if old != rsize {
         return Decision::Stale(rsize);
     }
@@ -341,6 +343,7 @@ impl Witness {
         let req = AddCheckpoint::parse(body).map_err(|e| bad("the request body", &e))?;
         let note = Note::parse(&req.checkpoint).map_err(|e| bad("the checkpoint note", &e))?;
         let cp = Checkpoint::parse(note.text()).map_err(|e| bad("the checkpoint", &e))?;
+        // 404 as the spec says (Sunlight's witness and litewitness answer 403 here).
         let log = self.inner.logs.get(&cp.origin).ok_or_else(|| {
             Answer::UnknownOrigin(format!("this witness does not know the log {:?}", clip(&cp.origin)))
         })?;
@@ -436,19 +439,16 @@ pub fn qpd_rate(qpd: f64) -> Option<Rate> {
 impl PerLog {
     fn new(logs: &Logs, default: Limit) -> PerLog {
         let mut limiters = Vec::new();
-        let mut by_rate: HashMap<Option<(u32, Duration)>, usize> = HashMap::new();
+        let mut by_rate: HashMap<(u32, Duration), usize> = HashMap::new();
         let mut of = HashMap::new();
         for log in logs.iter() {
-            let limit = match log.qpd {
-                Some(q) => Limit(qpd_rate(q)),
-                None => default,
+            let rate = match log.qpd {
+                Some(q) => qpd_rate(q),
+                None => default.0,
             };
-            if limit.0.is_none() {
-                continue;
-            }
-            let key = limit.0.map(|r| (r.count.get(), r.per));
-            let i = *by_rate.entry(key).or_insert_with(|| {
-                limiters.push(Limiter::new("add_checkpoint_per_log", limit));
+            let Some(rate) = rate else { continue };
+            let i = *by_rate.entry((rate.count.get(), rate.per)).or_insert_with(|| {
+                limiters.push(Limiter::new("add_checkpoint_per_log", rate.into()));
                 limiters.len() - 1
             });
             of.insert(log.origin.clone(), i);
@@ -476,8 +476,22 @@ struct Writer {
     max_batch: usize,
 }
 
+/// Marks the witness failed if the writer thread dies by a panic: it then answers 503 and its
+/// health says so, rather than look alive with no one deciding.
+struct FailOnPanic(Arc<AtomicBool>);
+
+impl Drop for FailOnPanic {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            tracing::error!("the witness's writer stopped by a panic: refusing every request from now on");
+            self.0.store(true, Ordering::Relaxed);
+        }
+    }
+}
+
 impl Writer {
     fn run(mut self) {
+        let _guard = FailOnPanic(self.failed.clone());
         let mut batch = Vec::with_capacity(self.max_batch);
         while let Some(first) = self.rx.blocking_recv() {
             batch.push(first);
@@ -648,6 +662,8 @@ mod tests {
         assert!(matches!(decide(rec, 5, &[h(4), h(5)], 7, h(3)), Decision::BadProof(_)));
         // The empty tree recorded: like never cosigned.
         assert_eq!(decide(Some((0, Hash::empty())), 0, &[], 3, h(1)), Decision::Cosign { changed: true });
+        assert!(matches!(decide(Some((0, Hash::empty())), 0, &[h(2)], 3, h(1)), Decision::BadProof(_)));
+        assert_eq!(decide(Some((0, Hash::empty())), 0, &[], 0, Hash::empty()), Decision::Cosign { changed: false });
     }
 
     #[test]

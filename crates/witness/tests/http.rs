@@ -428,3 +428,20 @@ async fn simultaneous_requests_from_one_old_size_one_wins() {
     assert!(metrics.contains("sigshare_witness_requests_total{status=\"409\"} 315"), "{metrics}");
     assert!(metrics.contains("sigshare_witness_commit_batch_size_count"), "{metrics}");
 }
+
+#[tokio::test]
+async fn a_listed_origin_other_than_the_key_name_is_the_origin() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = FakeLog::new("key.example/name", 3);
+    log.grow(4, "a");
+    let mut logs = sig_share_witness::Logs::new();
+    logs.add_list(&format!("logs/v0\nvkey {}\norigin other.example/log\nqpd 86400\n", log.vkey())).unwrap();
+    let w = Witness::open(dir.path(), logs, witness_signer(), Options::default()).unwrap();
+    let app = router(w.clone(), no_limits());
+    let note = Checkpoint::new("other.example/log", 4, log.root(4)).sign(&log.signer).to_text();
+    let a = add(&app, AddCheckpoint { old_size: 0, proof: vec![], checkpoint: note.into() }.encode()).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    assert_eq!(w.recorded("other.example/log").unwrap().unwrap().size, 4);
+    // The key's name is not an origin this witness knows.
+    assert_eq!(add(&app, log.request(0, 4)).await.status, StatusCode::NOT_FOUND);
+}
