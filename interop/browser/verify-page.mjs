@@ -60,6 +60,7 @@ await report(context, async (fail) => {
         [...document.querySelectorAll("#facts dt")].map((dt) => [dt.textContent, dt.nextElementSibling?.textContent]),
       ),
       signers: [...document.querySelectorAll("#timeline li")].map((li) => li.dataset.signer),
+      steps: [...document.querySelectorAll("#timeline li")].map((li) => li.textContent),
       thumbnails: [...document.querySelectorAll("#timeline img")].filter((img) => img.complete && img.naturalWidth > 0).length,
       log: [...document.querySelectorAll("#log-entries li")].map((li) => li.textContent),
       ms: Number(document.body.dataset.ms),

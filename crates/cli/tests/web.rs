@@ -131,6 +131,14 @@ async fn the_page_gives_each_file_the_verdict_the_command_line_gives() {
     assert_eq!(edit["facts"]["Signed by"], "bob@example.com");
     assert_eq!(edit["facts"]["Identity issuer"], issuer);
     assert!(edit["facts"]["Trusted time"].as_str().is_some_and(|t| t.ends_with('Z')), "{edit:#}");
+    // The stack's development witness cosigned every checkpoint, and the page, which fetched the
+    // witness policy with the trust config, counted it on each step as the command line does.
+    let (_, out, _) = sig_share(&["provenance", cropped.to_str().unwrap(), "--trust-config", trust, "--json"]);
+    let cli: Value = serde_json::from_str(&out).unwrap();
+    for (step, text) in cli["steps"].as_array().unwrap().iter().zip(edit["steps"].as_array().unwrap()) {
+        assert_eq!(step["witnessed"], "witnessed by 1 of 1", "{cli:#}");
+        assert!(text.as_str().unwrap().contains("witnessed by 1 of 1"), "the page's step: {text}");
+    }
     // verify, holding the newest step to the identity the page names, agrees on every file the
     // page calls ours (green) and on the changed byte (red whoever is asked for).
     for (file, want) in &cases {
