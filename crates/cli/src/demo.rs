@@ -86,6 +86,7 @@ async fn demo(dir: &Path, args: &DemoArgs) -> anyhow::Result<ExitCode> {
         no_dev_witness: false,
     };
     let started = crate::serve_cmd::start(&serve).await?;
+    let stack = started.stack.clone();
     let url = started.public_url.clone();
     let trust_path = started.stack.trust_config_path();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -96,14 +97,24 @@ async fn demo(dir: &Path, args: &DemoArgs) -> anyhow::Result<ExitCode> {
     say(args.json, "  CA, certificate log, transparency log, time-stamp authority, development identity provider");
 
     let result = sign_and_verify(dir, &url, &trust_path, args).await;
+    let split = match &result {
+        Ok(_) => {
+            let root = crate::sign_cmd::read_trust_config(&trust_path)?.trusted_root;
+            Some(crate::demo_split::split_view(&stack, dir, &root, args.json).await)
+        }
+        Err(_) => None,
+    };
     let _ = stop.send(());
     let _ = tokio::time::timeout(Duration::from_secs(5), server).await;
-    let report = result?;
+    let mut report = result?;
+    if let Some(split) = split {
+        report["split_view"] = split?;
+    }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         println!(
-            "demo OK in {:.1} s: a file and a photo signed, logged, verified offline; tampering refused",
+            "demo OK in {:.1} s: a file and a photo signed, logged, witnessed, verified offline; tampering and a split view refused",
             started_at.elapsed().as_secs_f64()
         );
     }

@@ -12,6 +12,7 @@ mod artifact;
 mod ca_cmd;
 mod demo;
 mod demo_media;
+mod demo_split;
 mod dev;
 mod device_cmd;
 mod files;
@@ -97,8 +98,11 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let default = match cli.verbose {
-        // The demo narrates on stdout; the log's own notices would only interleave with it.
-        0 if matches!(cli.command, Command::Demo(_) | Command::Log(log_cmd::LogCommand::Demo(_))) => "warn",
+        // The demo narrates on stdout; the log's own notices would only interleave with it, and
+        // the split view it stages makes the witness and the log warn as they should.
+        0 if matches!(cli.command, Command::Demo(_) | Command::Log(log_cmd::LogCommand::Demo(_))) => {
+            "warn,sig_share_witness::witness=error,sig_share_log::log=error"
+        }
         // c2pa narrates every phase of every signing at info; only its warnings help a user.
         0 => "info,c2pa=warn",
         1 => "debug,c2pa=info",

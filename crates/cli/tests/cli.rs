@@ -22,6 +22,12 @@ fn the_demo_signs_verifies_and_refuses_tampering() {
     assert_eq!(media["timeline"], serde_json::json!(["editor@sig-share.example", "demo@sig-share.example"]));
     assert!(media["tampered_refused"].as_str().unwrap().contains("dataHash.mismatch"), "{report}");
     assert!(dir.path().join("sunrise-crop.signed.jpg").is_file());
+    // The split view: the witness refused the copy's history and kept the evidence, and verify
+    // refused the checkpoint the copy published without it.
+    let split = &report["split_view"];
+    assert!(split["witness_refused"].as_str().unwrap().contains("witnessed by 0 of 1"), "{report}");
+    assert_eq!(split["evidence_records"], 1, "{report}");
+    assert!(split["verify_refused"].as_str().unwrap().contains("missing: dev-witness"), "{report}");
     // What it left verifies again from the command line, and a digest works as well as the file.
     let bundle = dir.path().join("sample.txt.sigstore.json");
     let trust = dir.path().join("stack/trust-config.json");
