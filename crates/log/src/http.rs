@@ -200,17 +200,21 @@ pub const WITNESS_POLICY_PATH: &str = "/api/v1/witness-policy";
 /// file names none; 404 when the log has no witnesses.
 async fn witness_policy(State(app): State<App>) -> Response {
     let log = &app.log;
-    match &log.config().witnesses {
+    let mut response = match &log.config().witnesses {
         Some(w) => {
             let text = w.verifier_policy(&log.vkey());
-            ([(axum::http::header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response()
+            ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response()
         }
         None => error(
             StatusCode::NOT_FOUND,
             5,
             "this log has no witness policy: its checkpoints carry only its own signature".into(),
         ),
-    }
+    };
+    // Public trust material, read by the badge from pages of other origins as the trust config
+    // is (the 404 too: it says there is no policy); no credentials are involved.
+    response.headers_mut().insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    response
 }
 
 /// The JSON 404 for unknown routes.
