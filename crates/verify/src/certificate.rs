@@ -235,27 +235,7 @@ pub fn parse_signing_certificate(der: &[u8]) -> Result<SigningCertificate> {
         PublicKey::from_spki_der(&spki_der).map_err(|e| CertificateError::UnsupportedKey(e.to_string()))?;
     let (not_before, not_after) = cert.validity();
     let extensions = fulcio_extensions(&cert);
-    let issuer_v2 = cert
-        .extension(&ISSUER_V2)
-        .map(|e| {
-            Utf8StringRef::from_der(e.extn_value.as_bytes()).map(|s| s.as_str().to_owned()).map_err(|_| {
-                CertificateError::Malformed(
-                    "Fulcio's issuer extension (1.3.6.1.4.1.57264.1.8) is not a UTF8String".into(),
-                )
-            })
-        })
-        .transpose()?;
-    let oidc_issuer = match issuer_v2 {
-        Some(v2) => Some(v2),
-        None => cert
-            .extension(&ISSUER_V1)
-            .map(|e| {
-                String::from_utf8(e.extn_value.as_bytes().to_vec()).map_err(|_| {
-                    CertificateError::Malformed("Fulcio's issuer extension (1.3.6.1.4.1.57264.1.1) is not UTF-8".into())
-                })
-            })
-            .transpose()?,
-    };
+    let oidc_issuer = oidc_issuer(&cert)?;
     Ok(SigningCertificate {
         der: cert.der.clone(),
         san,
@@ -267,6 +247,30 @@ pub fn parse_signing_certificate(der: &[u8]) -> Result<SigningCertificate> {
         spki_der,
         extensions,
     })
+}
+
+/// Who a certificate names, read without judging it (see [`read_identity`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertificateIdentity {
+    /// The one identity in its subjectAltName.
+    pub san: String,
+    /// Where that identity is.
+    pub san_kind: SanKind,
+    /// The OIDC issuer Fulcio's extension records, as [`SigningCertificate::oidc_issuer`].
+    pub oidc_issuer: Option<String>,
+}
+
+/// Reads the identity and OIDC issuer a certificate names, as [`parse_signing_certificate`]
+/// reads them, but from any certificate: a precertificate, a CA certificate, one outside
+/// Fulcio's profile. For monitors scanning logs for who was certified; nothing read here is
+/// trusted (that takes [`parse_signing_certificate`] and [`verify_path`]).
+pub fn read_identity(der: &[u8]) -> Result<CertificateIdentity> {
+    if der.len() > MAX_CERTIFICATE_LEN {
+        return Err(CertificateError::TooLarge(der.len()));
+    }
+    let cert = Cert::parse(der.to_vec()).map_err(CertificateError::Malformed)?;
+    let (san, san_kind) = identity(&cert)?;
+    Ok(CertificateIdentity { san, san_kind, oidc_issuer: oidc_issuer(&cert)? })
 }
 
 /// Checks `leaf` chains to one of the trusted root's certificate authorities at time `at` (the
@@ -537,6 +541,32 @@ fn identity(cert: &Cert) -> Result<(String, SanKind)> {
         GeneralName::DirectoryName(n) => Err(CertificateError::UnsupportedSan(format!("the directory name {n}"))),
         GeneralName::EdiPartyName(_) => Err(CertificateError::UnsupportedSan("an EDI party name".into())),
         GeneralName::RegisteredId(oid) => Err(CertificateError::UnsupportedSan(format!("the registered ID {oid}"))),
+    }
+}
+
+/// The OIDC issuer: Fulcio's v2 extension (`…57264.1.8`, a DER UTF8String), else the
+/// deprecated v1 (`…57264.1.1`, raw bytes).
+fn oidc_issuer(cert: &Cert) -> Result<Option<String>> {
+    let issuer_v2 = cert
+        .extension(&ISSUER_V2)
+        .map(|e| {
+            Utf8StringRef::from_der(e.extn_value.as_bytes()).map(|s| s.as_str().to_owned()).map_err(|_| {
+                CertificateError::Malformed(
+                    "Fulcio's issuer extension (1.3.6.1.4.1.57264.1.8) is not a UTF8String".into(),
+                )
+            })
+        })
+        .transpose()?;
+    match issuer_v2 {
+        Some(v2) => Ok(Some(v2)),
+        None => cert
+            .extension(&ISSUER_V1)
+            .map(|e| {
+                String::from_utf8(e.extn_value.as_bytes().to_vec()).map_err(|_| {
+                    CertificateError::Malformed("Fulcio's issuer extension (1.3.6.1.4.1.57264.1.1) is not UTF-8".into())
+                })
+            })
+            .transpose(),
     }
 }
 

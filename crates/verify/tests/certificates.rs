@@ -525,6 +525,41 @@ mod profile_and_chain {
         );
     }
 
+    /// What a monitor reads from any certificate: the identity and the issuer, also where the
+    /// profile refuses it as a signing certificate (a precertificate).
+    #[test]
+    fn identities_are_read_from_certificates_outside_the_profile() {
+        let pki = Pki::new(None);
+        let (issuer, key) = (&pki.intermediate, &pki.intermediate_key);
+        let poison = Extension {
+            extn_id: certificate::CT_POISON,
+            critical: true,
+            extn_value: OctetString::new(Null.to_der().unwrap()).unwrap(),
+        };
+        let precert = leaf(issuer, key, |e| e.push(poison));
+        assert_eq!(certificate::parse_signing_certificate(&precert), Err(CertificateError::Precertificate));
+        let read = certificate::read_identity(&precert).unwrap();
+        assert_eq!(
+            (read.san.as_str(), read.san_kind, read.oidc_issuer.as_deref()),
+            ("bob@example.com", SanKind::Email, Some("https://issuer.example"))
+        );
+        // Only the deprecated v1 issuer: its raw bytes, as for signing certificates.
+        let v1 = leaf(issuer, key, |e| {
+            e.retain(|x| x.extn_id != certificate::ISSUER_V2);
+            e.push(Extension {
+                extn_id: certificate::ISSUER_V1,
+                critical: false,
+                extn_value: OctetString::new(b"https://v1.example".to_vec()).unwrap(),
+            });
+        });
+        assert_eq!(certificate::read_identity(&v1).unwrap().oidc_issuer.as_deref(), Some("https://v1.example"));
+        let none = leaf(issuer, key, |e| e.retain(|x| x.extn_id != certificate::ISSUER_V2));
+        assert_eq!(certificate::read_identity(&none).unwrap().oidc_issuer, None);
+        // A CA certificate names nobody; garbage is malformed.
+        assert_eq!(certificate::read_identity(&pki.intermediate.to_der().unwrap()), Err(CertificateError::NoSan));
+        assert!(matches!(certificate::read_identity(b"\x30\x03\x02\x01\x01"), Err(CertificateError::Malformed(_))));
+    }
+
     #[test]
     fn leaves_outside_fulcios_profile_are_refused() {
         let pki = Pki::new(None);
