@@ -225,7 +225,8 @@ impl fmt::Display for Event {
                 if previous_size == size {
                     write!(f, " (no new entries)")?;
                 } else {
-                    write!(f, " ({new_entries} new entries checked since {previous_size})")?;
+                    let entries = if *new_entries == 1 { "entry" } else { "entries" };
+                    write!(f, " ({new_entries} new {entries} checked since {previous_size})")?;
                 }
                 write!(f, ", root {}…", short(root))?;
                 if let Some(w) = witnessed {
