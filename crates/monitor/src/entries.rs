@@ -7,6 +7,8 @@
 //! ([`sig_share_verify::certificate::read_identity`]): the identity is the one SAN, the issuer
 //! Fulcio's extension, a device the `urn:sig-share:device:<id>` URI the CA gives devices.
 
+use std::borrow::Cow;
+
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::Deserialize;
@@ -79,7 +81,7 @@ impl Watch {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RekorEntry {
     /// `hashedrekord` or `dsse`.
-    pub kind: String,
+    pub kind: &'static str,
     /// The artifact digest (`sha256:<hex>`; sha384, sha512), for hashedrekord entries.
     pub digest: Option<String>,
     /// The signers' certificates (DER); entries signed by bare keys have none.
@@ -91,11 +93,13 @@ pub struct RekorEntry {
 #[error("{0}")]
 pub struct UnreadableEntry(pub String);
 
+// Strings are borrowed where they hold no escapes (canonical entries' never do), else copied.
 #[derive(Deserialize)]
 struct Body<'a> {
-    kind: &'a str,
-    #[serde(rename = "apiVersion")]
-    api_version: &'a str,
+    #[serde(borrow)]
+    kind: Cow<'a, str>,
+    #[serde(rename = "apiVersion", borrow)]
+    api_version: Cow<'a, str>,
     #[serde(borrow)]
     spec: Spec<'a>,
 }
@@ -118,8 +122,10 @@ struct HashedRekord<'a> {
 
 #[derive(Deserialize)]
 struct Data<'a> {
-    algorithm: &'a str,
-    digest: &'a str,
+    #[serde(borrow)]
+    algorithm: Cow<'a, str>,
+    #[serde(borrow)]
+    digest: Cow<'a, str>,
 }
 
 #[derive(Deserialize)]
@@ -142,8 +148,8 @@ struct Verifier<'a> {
 
 #[derive(Deserialize)]
 struct RawBytes<'a> {
-    #[serde(rename = "rawBytes")]
-    raw_bytes: &'a str,
+    #[serde(rename = "rawBytes", borrow)]
+    raw_bytes: Cow<'a, str>,
 }
 
 /// The most signatures read from one DSSE entry.
@@ -157,22 +163,29 @@ pub fn read_rekor_entry(body: &[u8]) -> Result<RekorEntry, UnreadableEntry> {
     let decode = |v: &Verifier<'_>| -> Result<Option<Vec<u8>>, UnreadableEntry> {
         v.x509_certificate
             .as_ref()
-            .map(|c| BASE64.decode(c.raw_bytes).map_err(|_| bad("the certificate is not base64")))
+            .map(|c| BASE64.decode(c.raw_bytes.as_bytes()).map_err(|_| bad("the certificate is not base64")))
             .transpose()
     };
-    match (body.kind, body.api_version, body.spec.hashed_rekord, body.spec.dsse) {
+    match (body.kind.as_ref(), body.api_version.as_ref(), body.spec.hashed_rekord, body.spec.dsse) {
         ("hashedrekord", "0.0.2", Some(hr), None) => {
-            let prefix = match hr.data.algorithm {
+            let prefix = match hr.data.algorithm.as_ref() {
                 "SHA2_256" => "sha256",
                 "SHA2_384" => "sha384",
                 "SHA2_512" => "sha512",
                 _ => return Err(bad("an unknown digest algorithm")),
             };
-            let digest = BASE64.decode(hr.data.digest).map_err(|_| bad("the digest is not base64"))?;
-            let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+            let digest = BASE64.decode(hr.data.digest.as_bytes()).map_err(|_| bad("the digest is not base64"))?;
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            let mut text = String::with_capacity(prefix.len() + 1 + 2 * digest.len());
+            text.push_str(prefix);
+            text.push(':');
+            for b in digest {
+                text.push(char::from(HEX[usize::from(b >> 4)]));
+                text.push(char::from(HEX[usize::from(b & 15)]));
+            }
             Ok(RekorEntry {
-                kind: "hashedrekord".into(),
-                digest: Some(format!("{prefix}:{hex}")),
+                kind: "hashedrekord",
+                digest: Some(text),
                 certificates: decode(&hr.signature.verifier)?.into_iter().collect(),
             })
         }
@@ -181,7 +194,7 @@ pub fn read_rekor_entry(body: &[u8]) -> Result<RekorEntry, UnreadableEntry> {
             for s in dsse.signatures.iter().take(MAX_DSSE_SIGNATURES) {
                 certificates.extend(decode(&s.verifier)?);
             }
-            Ok(RekorEntry { kind: "dsse".into(), digest: None, certificates })
+            Ok(RekorEntry { kind: "dsse", digest: None, certificates })
         }
         (kind, version, _, _) => {
             Err(UnreadableEntry(format!("an entry of kind {:?} {:?}", short(kind), short(version))))
@@ -222,8 +235,11 @@ mod tests {
             r#"{{"apiVersion":"0.0.2","kind":"hashedrekord","spec":{{"hashedRekordV002":{{"data":{{"algorithm":"SHA2_256","digest":"AAEC"}},"signature":{{"content":"c2ln","verifier":{{"keyDetails":"PKIX_ECDSA_P256_SHA_256","x509Certificate":{{"rawBytes":"{cert}"}}}}}}}}}}}}"#
         );
         let e = read_rekor_entry(hr.as_bytes()).unwrap();
-        assert_eq!((e.kind.as_str(), e.digest.as_deref()), ("hashedrekord", Some("sha256:000102")));
+        assert_eq!((e.kind, e.digest.as_deref()), ("hashedrekord", Some("sha256:000102")));
         assert_eq!(e.certificates, [b"DER".to_vec()]);
+        // JSON escapes are read as JSON reads them (canonical entries have none).
+        let escaped = hr.replace(r#""hashedrekord""#, r#""hashed\u0072ekord""#);
+        assert_eq!(read_rekor_entry(escaped.as_bytes()).unwrap(), e);
         let key = r#"{"apiVersion":"0.0.2","kind":"hashedrekord","spec":{"hashedRekordV002":{"data":{"algorithm":"SHA2_256","digest":"AAEC"},"signature":{"content":"c2ln","verifier":{"keyDetails":"PKIX_ECDSA_P256_SHA_256","publicKey":{"rawBytes":"AAAA"}}}}}}"#;
         assert!(read_rekor_entry(key.as_bytes()).unwrap().certificates.is_empty());
         let dsse = format!(

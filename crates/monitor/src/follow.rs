@@ -46,8 +46,8 @@ use crate::state::{self, LogState, Progress, StateDir};
 
 /// Entry bundles in flight at once.
 const WINDOW: usize = 8;
-/// How often a long catch-up records where it is.
-const PROGRESS_EVERY: Duration = Duration::from_secs(10);
+/// How often a long catch-up records where it is, unless configured otherwise.
+pub const PROGRESS_EVERY: Duration = Duration::from_secs(10);
 /// How often a long catch-up reports progress.
 const REPORT_EVERY: Duration = Duration::from_secs(2);
 /// Entries that could not be read named one by one in a warning; beyond, only counted.
@@ -222,6 +222,7 @@ pub(crate) struct Follow<'a> {
     pub watch: &'a Arc<Watch>,
     pub trusted_root: Option<&'a TrustedRoot>,
     pub policy: Option<&'a Policy>,
+    pub progress_every: Duration,
     pub sink: &'a mut dyn Sink,
 }
 
@@ -579,7 +580,7 @@ impl Follow<'_> {
                 self.sink.progress(self.name, done, to - from);
                 reported = Instant::now();
             }
-            if !is_last && saved.elapsed() >= PROGRESS_EVERY && edge.size().is_multiple_of(TILE_WIDTH) {
+            if !is_last && saved.elapsed() >= self.progress_every && edge.size().is_multiple_of(TILE_WIDTH) {
                 let at = LogState {
                     progress: Some(Progress { size: edge.size(), edge: state::encode_edge(edge) }),
                     ..base.clone()
@@ -912,7 +913,7 @@ impl BundleJob {
                     index,
                     named,
                     watched,
-                    kind: entry.kind.clone(),
+                    kind: entry.kind.to_owned(),
                     digest: entry.digest.clone(),
                     certificate: der.clone(),
                 }));

@@ -10,7 +10,7 @@ use sig_share_verify::trust::TrustedRoot;
 use crate::entries::Watch;
 use crate::event::{Event, Sink, reset_hint};
 use crate::fetch::DEFAULT_TIMEOUT;
-use crate::follow::{Follow, Format, LogTarget, Outcome};
+use crate::follow::{Follow, Format, LogTarget, Outcome, PROGRESS_EVERY};
 use crate::state::StateDir;
 
 /// What to monitor and how.
@@ -30,6 +30,8 @@ pub struct Config {
     pub state: PathBuf,
     /// How long each request may take.
     pub timeout: Duration,
+    /// How often a long catch-up records its progress, so a run stopped halfway resumes there.
+    pub progress_every: Duration,
 }
 
 impl Config {
@@ -43,6 +45,7 @@ impl Config {
             trusted_root: None,
             state: state.into(),
             timeout: DEFAULT_TIMEOUT,
+            progress_every: PROGRESS_EVERY,
         }
     }
 }
@@ -97,6 +100,7 @@ pub async fn run_once(config: &Config, sink: &mut dyn Sink) -> Outcome {
             watch: &watch,
             trusted_root: config.trusted_root.as_ref(),
             policy: config.policy.as_ref().filter(|_| is_tlog),
+            progress_every: config.progress_every,
             sink: &mut *sink,
         };
         let followed = follow.run().await;

@@ -86,6 +86,36 @@ async fn catches_up_and_resumes_without_reading_verified_entries_again() {
 }
 
 #[tokio::test]
+async fn a_catch_up_cut_short_resumes_where_it_stopped() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = TestLog::open(&dir.path().join("log"));
+    log.append("a", 1000, 500).await;
+    // Bundle 2 is not to be had for now: the run stops there, having recorded its progress.
+    let gap = axum::Router::new()
+        .route("/api/v2/tile/entries/002", axum::routing::get(|| async { common::respond(404, Vec::new()) }))
+        .fallback_service(router(&log));
+    let server = Server::start(gap).await;
+    let mut config = config(&dir.path().join("state"), &server.url);
+    config.progress_every = std::time::Duration::ZERO;
+    let (outcome, events) = run(&config).await;
+    assert_eq!(outcome, Outcome::Failed, "{events:?}");
+    assert!(events.iter().any(|e| matches!(e, Event::Error { message, .. } if message.contains("tile/entries/002"))));
+    let state: serde_json::Value =
+        serde_json::from_slice(&fs::read(dir.path().join("state/tlog.json")).unwrap()).unwrap();
+    assert_eq!((state["size"].as_u64(), state["progress"]["size"].as_u64()), (Some(0), Some(512)));
+
+    // Served again: the next run reads on from entry 512, not from the start.
+    server.serve(router(&log));
+    server.take_requests();
+    let (outcome, events) = run(&config).await;
+    assert_eq!(outcome, Outcome::Consistent, "{events:?}");
+    assert_eq!(checkpoints(&events), [(1000, 0, 1000)]);
+    let mut asked = bundles_asked(&server.take_requests());
+    asked.sort();
+    assert_eq!(asked, [2, 3]);
+}
+
+#[tokio::test]
 async fn a_rewritten_entry_bundle_is_caught() {
     let dir = tempfile::tempdir().unwrap();
     let log = TestLog::open(&dir.path().join("log"));

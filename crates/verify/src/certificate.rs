@@ -283,27 +283,40 @@ pub fn read_identity(der: &[u8]) -> Result<CertificateIdentity> {
     let list = crate::x509::single(extensions.value, Tag::Sequence).map_err(malformed)?;
     let list = crate::x509::elements(list.value, crate::x509::MAX_EXTENSIONS)
         .map_err(|e| CertificateError::Malformed(format!("its extensions: {e}")))?;
-    let mut seen = std::collections::BTreeSet::new();
+    // Each extension's OID is compared as encoded; only the values needed are decoded.
+    let mut seen: Vec<&[u8]> = Vec::with_capacity(list.len());
     let (mut san, mut v2, mut v1) = (None, None, None);
+    let bad = |what: &str| CertificateError::Malformed(format!("an extension does not parse: {what}"));
     for ext in list {
-        let ext = x509_cert::ext::Extension::from_der(ext.raw)
-            .map_err(|e| CertificateError::Malformed(format!("an extension does not parse: {e}")))?;
-        if !seen.insert(ext.extn_id) {
-            return Err(CertificateError::Malformed(format!("extension {} appears twice", ext.extn_id)));
+        if ext.tag != Tag::Sequence {
+            return Err(bad("not a SEQUENCE"));
         }
-        if ext.extn_id == rfc5280::ID_CE_SUBJECT_ALT_NAME {
+        let fields = crate::x509::fields(ext.value, 3).map_err(|e| bad(&e.to_string()))?;
+        let (oid, value) = match fields.as_slice() {
+            [oid, value] | [oid, crate::x509::Tlv { tag: Tag::Boolean, .. }, value] => (oid, value),
+            _ => return Err(bad("not an OID, a criticality and a value")),
+        };
+        if oid.tag != Tag::ObjectIdentifier || value.tag != Tag::OctetString {
+            return Err(bad("not an OID and an OCTET STRING"));
+        }
+        if seen.contains(&oid.value) {
+            let shown = ObjectIdentifier::from_bytes(oid.value).map_or_else(|_| "?".into(), |o| o.to_string());
+            return Err(CertificateError::Malformed(format!("extension {shown} appears twice")));
+        }
+        seen.push(oid.value);
+        if oid.value == rfc5280::ID_CE_SUBJECT_ALT_NAME.as_bytes() {
             san = Some(
-                SubjectAltName::from_der(ext.extn_value.as_bytes())
+                SubjectAltName::from_der(value.value)
                     .map_err(|e| CertificateError::Malformed(format!("its subjectAltName does not parse: {e}")))?,
             );
-        } else if ext.extn_id == ISSUER_V2 {
-            v2 = Some(ext.extn_value);
-        } else if ext.extn_id == ISSUER_V1 {
-            v1 = Some(ext.extn_value);
+        } else if oid.value == ISSUER_V2.as_bytes() {
+            v2 = Some(value.value);
+        } else if oid.value == ISSUER_V1.as_bytes() {
+            v1 = Some(value.value);
         }
     }
     let (san, san_kind) = identity_in(san.ok_or(CertificateError::NoSan)?)?;
-    let oidc_issuer = issuer_in(v2.as_ref().map(|v| v.as_bytes()), v1.as_ref().map(|v| v.as_bytes()))?;
+    let oidc_issuer = issuer_in(v2, v1)?;
     Ok(CertificateIdentity { san, san_kind, oidc_issuer })
 }
 
