@@ -140,7 +140,8 @@ impl StateDir {
         write_atomic(&self.alarm_path(), &json)
     }
 
-    /// Keeps a signed note as evidence, durably: `evidence/<time>-<log>-<source>-<size>.checkpoint`.
+    /// Keeps a signed note as evidence, durably, once: `evidence/<log>-<source>-<size>-<hash>.checkpoint`
+    /// (`<hash>`: the first bytes of its SHA-256, so one note is one file).
     /// Returns its path.
     pub fn keep_evidence(&self, log: &str, source: &str, size: u64, note: &str) -> Result<String, StateError> {
         let dir = self.root.join("evidence");
