@@ -25,6 +25,7 @@ mod lookup_cmd;
 mod media_cmd;
 mod media_judge;
 mod media_sign;
+mod monitor_cmd;
 mod serve_cmd;
 mod sign_cmd;
 mod trust_cmd;
@@ -90,6 +91,9 @@ enum Command {
     /// consistent with every one cosigned before; list the evidence of misbehaviour it kept.
     #[command(subcommand)]
     Witness(witness_cmd::WitnessCommand),
+    /// Watch the transparency log and its certificate log: check every new entry and tile against
+    /// the signed checkpoints, compare views with witnesses, report watched identities.
+    Monitor(monitor_cmd::MonitorArgs),
     /// Print an identity token from a development identity provider (`serve --dev`), logging
     /// in as anyone without a browser: for scripts and benchmarks. Development only.
     DevToken(dev::DevTokenArgs),
@@ -126,6 +130,7 @@ fn main() -> ExitCode {
         Command::Device(command) => device_cmd::run(command),
         Command::Lookup(args) => lookup_cmd::run(args),
         Command::VerifyBundle(args) => verify_cmd::run_conformance(args),
+        Command::Monitor(args) => monitor_cmd::run(args),
         Command::DevToken(args) => dev::token(args),
         Command::Witness(cmd) => witness_cmd::run(cmd),
     };

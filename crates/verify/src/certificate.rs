@@ -235,27 +235,7 @@ pub fn parse_signing_certificate(der: &[u8]) -> Result<SigningCertificate> {
         PublicKey::from_spki_der(&spki_der).map_err(|e| CertificateError::UnsupportedKey(e.to_string()))?;
     let (not_before, not_after) = cert.validity();
     let extensions = fulcio_extensions(&cert);
-    let issuer_v2 = cert
-        .extension(&ISSUER_V2)
-        .map(|e| {
-            Utf8StringRef::from_der(e.extn_value.as_bytes()).map(|s| s.as_str().to_owned()).map_err(|_| {
-                CertificateError::Malformed(
-                    "Fulcio's issuer extension (1.3.6.1.4.1.57264.1.8) is not a UTF8String".into(),
-                )
-            })
-        })
-        .transpose()?;
-    let oidc_issuer = match issuer_v2 {
-        Some(v2) => Some(v2),
-        None => cert
-            .extension(&ISSUER_V1)
-            .map(|e| {
-                String::from_utf8(e.extn_value.as_bytes().to_vec()).map_err(|_| {
-                    CertificateError::Malformed("Fulcio's issuer extension (1.3.6.1.4.1.57264.1.1) is not UTF-8".into())
-                })
-            })
-            .transpose()?,
-    };
+    let oidc_issuer = oidc_issuer(&cert)?;
     Ok(SigningCertificate {
         der: cert.der.clone(),
         san,
@@ -267,6 +247,77 @@ pub fn parse_signing_certificate(der: &[u8]) -> Result<SigningCertificate> {
         spki_der,
         extensions,
     })
+}
+
+/// Who a certificate names, read without judging it (see [`read_identity`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertificateIdentity {
+    /// The one identity in its subjectAltName.
+    pub san: String,
+    /// Where that identity is.
+    pub san_kind: SanKind,
+    /// The OIDC issuer Fulcio's extension records, as [`SigningCertificate::oidc_issuer`].
+    pub oidc_issuer: Option<String>,
+}
+
+/// Reads the identity and OIDC issuer a certificate names, as [`parse_signing_certificate`]
+/// reads them, but from any certificate: a precertificate, a CA certificate, one outside
+/// Fulcio's profile. For monitors scanning logs for who was certified; nothing read here is
+/// trusted (that takes [`parse_signing_certificate`] and [`verify_path`]).
+///
+/// Only what it needs is decoded: the certificate's DER is walked down to the TBSCertificate's
+/// extensions (each element's framing checked, none of the names, times or keys decoded), and
+/// of those only the subjectAltName and issuer values, with the same bounds as a full parse (at
+/// most [`MAX_CERTIFICATE_LEN`] bytes, 64 extensions, none twice). A scan of millions of log
+/// entries is dominated by this call; decoding whole certificates took most of it.
+pub fn read_identity(der: &[u8]) -> Result<CertificateIdentity> {
+    if der.len() > MAX_CERTIFICATE_LEN {
+        return Err(CertificateError::TooLarge(der.len()));
+    }
+    let malformed = |e: crate::x509::DerError| CertificateError::Malformed(e.to_string());
+    let [tbs, _, _] = crate::x509::certificate_fields(der).map_err(malformed)?;
+    let fields = crate::x509::tbs_fields(tbs.value).map_err(malformed)?;
+    let Some(extensions) = fields.iter().find(|f| f.tag == crate::x509::context(3, true)) else {
+        return Err(CertificateError::NoSan);
+    };
+    let list = crate::x509::single(extensions.value, Tag::Sequence).map_err(malformed)?;
+    let list = crate::x509::elements(list.value, crate::x509::MAX_EXTENSIONS)
+        .map_err(|e| CertificateError::Malformed(format!("its extensions: {e}")))?;
+    // Each extension's OID is compared as encoded; only the values needed are decoded.
+    let mut seen: Vec<&[u8]> = Vec::with_capacity(list.len());
+    let (mut san, mut v2, mut v1) = (None, None, None);
+    let bad = |what: &str| CertificateError::Malformed(format!("an extension does not parse: {what}"));
+    for ext in list {
+        if ext.tag != Tag::Sequence {
+            return Err(bad("not a SEQUENCE"));
+        }
+        let fields = crate::x509::fields(ext.value, 3).map_err(|e| bad(&e.to_string()))?;
+        let (oid, value) = match fields.as_slice() {
+            [oid, value] | [oid, crate::x509::Tlv { tag: Tag::Boolean, .. }, value] => (oid, value),
+            _ => return Err(bad("not an OID, a criticality and a value")),
+        };
+        if oid.tag != Tag::ObjectIdentifier || value.tag != Tag::OctetString {
+            return Err(bad("not an OID and an OCTET STRING"));
+        }
+        if seen.contains(&oid.value) {
+            let shown = ObjectIdentifier::from_bytes(oid.value).map_or_else(|_| "?".into(), |o| o.to_string());
+            return Err(CertificateError::Malformed(format!("extension {shown} appears twice")));
+        }
+        seen.push(oid.value);
+        if oid.value == rfc5280::ID_CE_SUBJECT_ALT_NAME.as_bytes() {
+            san = Some(
+                SubjectAltName::from_der(value.value)
+                    .map_err(|e| CertificateError::Malformed(format!("its subjectAltName does not parse: {e}")))?,
+            );
+        } else if oid.value == ISSUER_V2.as_bytes() {
+            v2 = Some(value.value);
+        } else if oid.value == ISSUER_V1.as_bytes() {
+            v1 = Some(value.value);
+        }
+    }
+    let (san, san_kind) = identity_in(san.ok_or(CertificateError::NoSan)?)?;
+    let oidc_issuer = issuer_in(v2, v1)?;
+    Ok(CertificateIdentity { san, san_kind, oidc_issuer })
 }
 
 /// Checks `leaf` chains to one of the trusted root's certificate authorities at time `at` (the
@@ -519,6 +570,11 @@ fn identity(cert: &Cert) -> Result<(String, SanKind)> {
         Ok(None) => return Err(CertificateError::NoSan),
         Err(e) => return Err(CertificateError::Malformed(format!("its subjectAltName does not parse: {e}"))),
     };
+    identity_in(san)
+}
+
+/// The one identity in a subjectAltName.
+fn identity_in(san: SubjectAltName) -> Result<(String, SanKind)> {
     let [name] = san.0.as_slice() else { return Err(CertificateError::SanCount(san.0.len())) };
     match name {
         GeneralName::Rfc822Name(email) => Ok((email.as_str().to_owned(), SanKind::Email)),
@@ -538,6 +594,28 @@ fn identity(cert: &Cert) -> Result<(String, SanKind)> {
         GeneralName::EdiPartyName(_) => Err(CertificateError::UnsupportedSan("an EDI party name".into())),
         GeneralName::RegisteredId(oid) => Err(CertificateError::UnsupportedSan(format!("the registered ID {oid}"))),
     }
+}
+
+/// The OIDC issuer: Fulcio's v2 extension (`…57264.1.8`, a DER UTF8String), else the
+/// deprecated v1 (`…57264.1.1`, raw bytes).
+fn oidc_issuer(cert: &Cert) -> Result<Option<String>> {
+    let value = |oid| cert.extension(oid).map(|e| e.extn_value.as_bytes());
+    issuer_in(value(&ISSUER_V2), value(&ISSUER_V1))
+}
+
+/// The OIDC issuer from the values of Fulcio's v2 and v1 issuer extensions.
+fn issuer_in(v2: Option<&[u8]>, v1: Option<&[u8]>) -> Result<Option<String>> {
+    if let Some(v2) = v2 {
+        return Utf8StringRef::from_der(v2).map(|s| Some(s.as_str().to_owned())).map_err(|_| {
+            CertificateError::Malformed("Fulcio's issuer extension (1.3.6.1.4.1.57264.1.8) is not a UTF8String".into())
+        });
+    }
+    v1.map(|v1| {
+        String::from_utf8(v1.to_vec()).map_err(|_| {
+            CertificateError::Malformed("Fulcio's issuer extension (1.3.6.1.4.1.57264.1.1) is not UTF-8".into())
+        })
+    })
+    .transpose()
 }
 
 /// Fulcio's extensions as (dotted OID, printable value): strings as they are, anything else hex.

@@ -56,6 +56,9 @@ fn conformance_certificates_are_judged_as_the_suite_expects() {
             continue;
         };
         let leaf = certificate::parse_signing_certificate(der).unwrap_or_else(|e| panic!("{name}: {e}"));
+        // What a monitor reads of it, walking only to the extensions, is what the full parse read.
+        let read = certificate::read_identity(der).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!((&read.san, read.san_kind, &read.oidc_issuer), (&leaf.san, leaf.san_kind, &leaf.oidc_issuer));
         let (at, source) = match bundle.verification_material.tlog_entries.first() {
             Some(e) if e.integrated_time > 0 => (i64::try_from(e.integrated_time).unwrap(), "integrated time"),
             _ => (leaf.not_before + 1, "notBefore+1, standing in for the RFC 3161 time"),
@@ -525,6 +528,55 @@ mod profile_and_chain {
             matches!(&e, CertificateError::BadSignature { subject, .. } if subject == "the signing certificate"),
             "{e}"
         );
+    }
+
+    /// What a monitor reads from any certificate: the identity and the issuer, also where the
+    /// profile refuses it as a signing certificate (a precertificate).
+    #[test]
+    fn identities_are_read_from_certificates_outside_the_profile() {
+        let pki = Pki::new(None);
+        let (issuer, key) = (&pki.intermediate, &pki.intermediate_key);
+        let poison = Extension {
+            extn_id: certificate::CT_POISON,
+            critical: true,
+            extn_value: OctetString::new(Null.to_der().unwrap()).unwrap(),
+        };
+        let precert = leaf(issuer, key, |e| e.push(poison));
+        assert_eq!(certificate::parse_signing_certificate(&precert), Err(CertificateError::Precertificate));
+        let read = certificate::read_identity(&precert).unwrap();
+        assert_eq!(
+            (read.san.as_str(), read.san_kind, read.oidc_issuer.as_deref()),
+            ("bob@example.com", SanKind::Email, Some("https://issuer.example"))
+        );
+        // Only the deprecated v1 issuer: its raw bytes, as for signing certificates.
+        let v1 = leaf(issuer, key, |e| {
+            e.retain(|x| x.extn_id != certificate::ISSUER_V2);
+            e.push(Extension {
+                extn_id: certificate::ISSUER_V1,
+                critical: false,
+                extn_value: OctetString::new(b"https://v1.example".to_vec()).unwrap(),
+            });
+        });
+        assert_eq!(certificate::read_identity(&v1).unwrap().oidc_issuer.as_deref(), Some("https://v1.example"));
+        let none = leaf(issuer, key, |e| e.retain(|x| x.extn_id != certificate::ISSUER_V2));
+        assert_eq!(certificate::read_identity(&none).unwrap().oidc_issuer, None);
+        // An extension twice is refused, as by the full parse. (Certificate builders refuse to
+        // make one: an extension 2.5.29.99 is renamed 2.5.29.17, the subjectAltName, in the DER.)
+        let eve = san(vec![GeneralName::Rfc822Name(Ia5String::new("eve@example.com").unwrap())]);
+        let other = Extension {
+            extn_id: ObjectIdentifier::new_unwrap("2.5.29.99"),
+            critical: false,
+            extn_value: eve.extn_value,
+        };
+        let mut twice = leaf(issuer, key, |e| e.push(other));
+        let at = twice.windows(5).position(|w| w == [0x06, 0x03, 0x55, 0x1d, 0x63]).unwrap();
+        twice[at + 4] = 0x11;
+        let e = certificate::read_identity(&twice).unwrap_err();
+        assert!(matches!(&e, CertificateError::Malformed(m) if m.contains("appears twice")), "{e}");
+        assert!(matches!(certificate::parse_signing_certificate(&twice), Err(CertificateError::Malformed(_))));
+        // A CA certificate names nobody; garbage is malformed.
+        assert_eq!(certificate::read_identity(&pki.intermediate.to_der().unwrap()), Err(CertificateError::NoSan));
+        assert!(matches!(certificate::read_identity(b"\x30\x03\x02\x01\x01"), Err(CertificateError::Malformed(_))));
     }
 
     #[test]
