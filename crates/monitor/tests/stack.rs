@@ -42,6 +42,7 @@ async fn start() -> Running {
         issuers: issuers.clone(),
         oidc_url: Some(issuer.clone()),
         ca_key: None,
+        witnesses: None,
     };
     let stack = Stack::open(&options).unwrap();
     stack.run_sequencers();
