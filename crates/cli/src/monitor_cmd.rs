@@ -59,7 +59,7 @@ pub struct MonitorArgs {
     pub devices: Vec<String>,
     /// A C2SP tlog-policy file: each witness's latest checkpoint of the log (GET
     /// <url>/<hex SHA-256(origin)>/checkpoint) is compared with the monitor's, and the log's own
-    /// checkpoint's cosignatures are counted.
+    /// checkpoint's cosignatures are counted [default: the policy pinned beside the trust config].
     #[arg(long, value_name = "FILE")]
     pub witness_policy: Option<PathBuf>,
     /// Run once and exit (the default).
@@ -280,7 +280,8 @@ fn configure(args: &MonitorArgs) -> anyhow::Result<Config> {
 
     let policy = match &args.witness_policy {
         Some(path) => Some(read_policy(path)?),
-        None => None,
+        // The policy pinned beside the trust config, as every verifier of this CLI applies it.
+        None => root.and_then(|r| r.witnesses.as_ref()).map(|w| w.policy().clone()),
     };
     let mut config = Config::new(&args.state);
     config.tlog = Some(tlog);

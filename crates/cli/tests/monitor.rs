@@ -57,7 +57,13 @@ async fn monitor_once_reports_a_watched_signer_from_both_logs_as_json_lines() {
     let (code, out, err) = run(&["--identity", "alice@example.com", "--webhook", &hook]);
     assert_eq!(code, 0, "{out}{err}");
     let first = events(&out);
-    assert_eq!(kinds(&first), ["entry tlog", "checkpoint tlog", "certificate ctlog", "checkpoint ctlog"], "{out}");
+    // The stack's development witness, from the policy pinned beside the trust config, holds the
+    // same view as the log.
+    assert_eq!(
+        kinds(&first),
+        ["entry tlog", "checkpoint tlog", "witness tlog", "certificate ctlog", "checkpoint ctlog"],
+        "{out}"
+    );
     let entry = &first[0];
     assert_eq!(entry["identity"], "alice@example.com");
     assert_eq!(entry["issuer"], stack.issuer());
@@ -65,8 +71,13 @@ async fn monitor_once_reports_a_watched_signer_from_both_logs_as_json_lines() {
     assert!(entry["certificate"].as_str().unwrap().starts_with("trusted"), "{entry}");
     assert_eq!(entry["index"], signed["log_index"]);
     assert_eq!(first[1]["size"], stack.tree_size().await);
-    assert_eq!(first[2]["identity"], "alice@example.com");
-    assert_eq!(first[2]["entry_type"], "precert");
+    assert_eq!(first[1]["witnessed"], "witnessed by 1 of 1");
+    assert_eq!(
+        (&first[2]["witness"], &first[2]["cosigned"]),
+        (&serde_json::json!("dev-witness"), &serde_json::json!(true))
+    );
+    assert_eq!(first[3]["identity"], "alice@example.com");
+    assert_eq!(first[3]["entry_type"], "precert");
     // The webhook got the same events.
     assert_eq!(*received.lock().unwrap(), first);
 
@@ -74,7 +85,7 @@ async fn monitor_once_reports_a_watched_signer_from_both_logs_as_json_lines() {
     let (code, out, _) = run(&["--identity", "alice@example.com"]);
     assert_eq!(code, 0);
     let again = events(&out);
-    assert_eq!(kinds(&again), ["checkpoint tlog", "checkpoint ctlog"]);
+    assert_eq!(kinds(&again), ["checkpoint tlog", "witness tlog", "checkpoint ctlog"]);
     assert_eq!(again[0]["new_entries"], 0);
 
     // A webhook nobody answers: a warning, and the run still succeeds.
