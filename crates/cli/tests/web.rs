@@ -195,7 +195,9 @@ async fn the_page_gives_each_file_the_verdict_the_command_line_gives() {
 
     // The verifier as served: compressed as the client takes it, loadable from other origins
     // (the badge), and nothing else from that folder.
-    let client = reqwest::Client::new();
+    // A client that leaves encodings alone: the workspace turns on reqwest's gzip (the monitor
+    // reads gzip-served tiles), which would decode the answer and drop its Content-Encoding.
+    let client = reqwest::Client::builder().no_gzip().build().unwrap();
     let wasm = format!("{url}/web/pkg/sig_share_web_bg.wasm");
     let fetch = |accept: &'static str| client.get(&wasm).header("accept-encoding", accept).send();
     let plain = fetch("identity").await.unwrap();
