@@ -650,11 +650,19 @@ impl Log {
             }
         }
         // The batch is durable from here on.
+        let checkpoint = self.make_public(seq, checkpoint)?;
+        Ok(Arc::new(Published { size, root, checkpoint: checkpoint.into(), timestamp_ms, tiles }))
+    }
+
+    /// Writes the committed tree's checkpoint to the public `checkpoint`, cosigned to the quorum
+    /// when the log has witnesses: the one place a checkpoint becomes public after a commit.
+    /// Until it is, the sequencer knows the committed tree is ahead of the published one.
+    fn make_public(&self, seq: &mut Sequencer, checkpoint: String) -> Result<String, LogError> {
         seq.unwitnessed = true;
         let checkpoint = self.witnessed(checkpoint)?;
-        stores.tiles.put(CHECKPOINT_KEY, checkpoint.as_bytes())?;
+        self.inner.stores.tiles.put(CHECKPOINT_KEY, checkpoint.as_bytes())?;
         seq.unwitnessed = false;
-        Ok(Arc::new(Published { size, root, checkpoint: checkpoint.into(), timestamp_ms, tiles }))
+        Ok(checkpoint)
     }
 
     /// The log-signed checkpoint with the witnesses' cosignatures added, once they meet the
@@ -685,12 +693,10 @@ impl Log {
     /// Witnesses and publishes the committed tree when a batch's witnessing fell short: the
     /// checkpoint is signed again (the same bytes: Ed25519 is deterministic) and sent again.
     fn publish_committed(&self, seq: &mut Sequencer) -> Result<Arc<Published>, LogError> {
-        let Inner { config, signer, stores, .. } = &*self.inner;
+        let Inner { config, signer, .. } = &*self.inner;
         let (size, root) = (seq.edge.size(), seq.edge.root());
         let timestamp_ms = now_ms().max(seq.last_timestamp_ms);
-        let checkpoint = self.witnessed(sign_checkpoint(config, signer, size, root, timestamp_ms)?)?;
-        stores.tiles.put(CHECKPOINT_KEY, checkpoint.as_bytes())?;
-        seq.unwitnessed = false;
+        let checkpoint = self.make_public(seq, sign_checkpoint(config, signer, size, root, timestamp_ms)?)?;
         tracing::info!(size, "the witnesses cosigned the committed tree; published");
         Ok(Arc::new(Published {
             size,
